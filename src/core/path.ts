@@ -1,0 +1,65 @@
+/**
+ * Relative paths as ferry stores and sends them: '/'-separated, no empty, '.' or '..' segment,
+ * no leading '/', no NUL, bounded lengths, and never inside the metadata folder. Anything a peer
+ * sends goes through `checkRelPath` before it touches a filesystem (I8).
+ */
+export const META_DIR = '.ferry';
+export const MAX_PATH_BYTES = 4096;
+export const MAX_NAME_BYTES = 255;
+
+const encoder = new TextEncoder();
+
+export function byteLength(s: string): number {
+  return encoder.encode(s).length;
+}
+
+/** Returns a reason when the path is not acceptable, undefined when it is. */
+export function checkRelPath(p: string): string | undefined {
+  if (typeof p !== 'string' || p.length === 0) return 'empty path';
+  if (p.includes('\0')) return 'path contains NUL';
+  if (p.startsWith('/')) return 'absolute path';
+  if (byteLength(p) > MAX_PATH_BYTES) return `path longer than ${MAX_PATH_BYTES} bytes`;
+  const parts = p.split('/');
+  for (const part of parts) {
+    if (part === '' || part === '.' || part === '..') return `bad path segment '${part}'`;
+    if (byteLength(part) > MAX_NAME_BYTES) return `name longer than ${MAX_NAME_BYTES} bytes`;
+  }
+  if (parts[0] === META_DIR) return 'path inside the .ferry metadata folder';
+  return undefined;
+}
+
+export function parentOf(p: string): string | undefined {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? undefined : p.slice(0, i);
+}
+
+export function baseName(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? p : p.slice(i + 1);
+}
+
+export function joinRel(dir: string | undefined, name: string): string {
+  return dir === undefined || dir === '' ? name : `${dir}/${name}`;
+}
+
+/** Every ancestor of p, nearest first: 'a/b/c' -> ['a/b', 'a']. */
+export function ancestors(p: string): string[] {
+  const out: string[] = [];
+  let i = p.lastIndexOf('/');
+  while (i > 0) {
+    out.push(p.slice(0, i));
+    i = p.lastIndexOf('/', i - 1);
+  }
+  return out;
+}
+
+export function depth(p: string): number {
+  let n = 0;
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47) n++;
+  return n;
+}
+
+/** True when p is `dir` itself or lies inside it. */
+export function isWithin(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(`${dir}/`);
+}

@@ -1,0 +1,53 @@
+import type { Entry } from '../core/entry.ts';
+
+/**
+ * What a stat told us about a path when we last looked: the stat cache that decides whether a
+ * file must be rehashed, and the identity checked again just before a replace or delete (I4).
+ */
+export interface StatStamp {
+  readonly size: number;
+  readonly mtime: number; // ms, with fraction (fs.Stats.mtimeMs)
+  readonly ctime: number; // ms, with fraction (fs.Stats.ctimeMs)
+  readonly ino: number;
+}
+
+export interface IndexRecord {
+  readonly entry: Entry;
+  /** Absent for tombstones and for entries recorded before the path existed on disk. */
+  readonly stat?: StatStamp;
+}
+
+/** Replica-level facts kept beside the entries. */
+export interface ReplicaMeta {
+  readonly replicaId: string;
+  readonly createdAt: number;
+  /** Last completed sync run that included this replica (ms since epoch), if any. */
+  readonly lastSync?: number;
+  /** Peers this replica has synced with: id -> how the user named that root, and when. */
+  readonly peers: Readonly<Record<string, { readonly label: string; readonly lastSync: number }>>;
+}
+
+export interface IndexSnapshot {
+  readonly meta: ReplicaMeta;
+  readonly records: ReadonlyMap<string, IndexRecord>;
+}
+
+/** One change to the index: set a path's record, or forget the path (record null). */
+export interface IndexChange {
+  readonly path: string;
+  readonly record: IndexRecord | null;
+}
+
+/**
+ * Persistent per-replica index. Crash contract: after `append` or `writeMeta` resolves, the change
+ * survives kill -9 and power loss; a torn tail left by a crash is ignored on the next `load`, never
+ * a reason to lose earlier records. `load` of a store that was never written returns undefined.
+ */
+export interface IndexStore {
+  load(): Promise<IndexSnapshot | undefined>;
+  append(changes: readonly IndexChange[]): Promise<void>;
+  writeMeta(meta: ReplicaMeta): Promise<void>;
+  /** Rewrites the store as exactly this snapshot (atomically), dropping the log's history. */
+  compact(snapshot: IndexSnapshot): Promise<void>;
+  close(): Promise<void>;
+}

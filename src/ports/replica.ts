@@ -1,0 +1,160 @@
+import type { Entry, FileEntry, LiveEntry } from '../core/entry.ts';
+import type { Problem } from '../core/problem.ts';
+import type { StatStamp } from './index-store.ts';
+
+/**
+ * One replica root as the engine sees it, wherever it lives. The local adapter implements it with
+ * node:fs; the ssh adapter implements it by talking to `ferry serve --stdio` on the far host. Every
+ * method is one request: arguments and results are plain data (structured-clone and msgpack safe),
+ * so the same interface crosses a worker boundary or a wire unchanged.
+ */
+export interface ReplicaPort {
+  /** How the user named this root (for messages); never parsed again. */
+  readonly label: string;
+
+  /** Check the marker (I5), take the lock, create the root if allowed. */
+  open(opts: OpenOptions): Promise<OpenInfo>;
+
+  /** The raw text of the root's .ferryignore, if any (read before the scan so rules can be shared). */
+  readIgnoreFile(): Promise<string | undefined>;
+
+  /** Walk the root, update and persist the index, return every known entry plus problems. */
+  scan(opts: ScanOptions): Promise<ScanResult>;
+
+  /** Read byte ranges of files in this root, each verified against its expected hash. */
+  read(reqs: readonly ReadRequest[]): Promise<ReadReply[]>;
+
+  /** Apply a batch of operations with the I1/I2/I4 rules; one reply per op, in order. */
+  apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]>;
+
+  /** Large files arrive in several messages: begin, append pieces, then finish (or abort). */
+  beginWrite(op: WriteOp): Promise<void>;
+  appendWrite(path: string, pieces: readonly Piece[]): Promise<void>;
+  finishWrite(path: string): Promise<ApplyReply>;
+
+  /** Record the run: peers, last sync time; compacts the index when the log grew large. */
+  finish(opts: FinishOptions): Promise<void>;
+
+  /** Release the lock and resources. Safe to call twice and after a failure. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Create the root folder (and marker) when it does not exist. */
+  readonly create: boolean;
+  /** Refuse rather than create: used by dry runs, which write nothing. */
+  readonly readOnly: boolean;
+}
+
+export interface OpenInfo {
+  readonly replicaId: string;
+  /** True when the root (or its marker) was created just now by this run. */
+  readonly fresh: boolean;
+  readonly lastSync: number | undefined;
+  readonly peers: Readonly<Record<string, { readonly label: string; readonly lastSync: number }>>;
+  /** A root that is a single file rather than a folder (synk's use). */
+  readonly singleFile: boolean;
+}
+
+export interface ScanOptions {
+  /** .gitignore-syntax rules, already merged from every root and the command line. */
+  readonly ignore: readonly string[];
+  /** Do not persist anything (dry run). */
+  readonly dryRun: boolean;
+  /** Files at or above this size get content-defined chunk lists. */
+  readonly chunkThreshold?: number;
+}
+
+export interface ScanResult {
+  readonly entries: readonly Entry[];
+  /** Stat stamps of live entries as last seen, for I4 expectations. Same order as entries. */
+  readonly stats: readonly (StatStamp | null)[];
+  readonly problems: readonly Problem[];
+  /**
+   * Paths (and their subtrees) this scan could not see: kept as they were, never deleted, never
+   * written to this run.
+   */
+  readonly unseen: readonly string[];
+  readonly hashedBytes: number;
+}
+
+export interface ReadRequest {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  /** SHA-256 the bytes must have; a mismatch means the source changed since its scan. */
+  readonly hash: string;
+}
+
+export type ReadReply =
+  | { readonly ok: true; readonly data: Uint8Array }
+  | { readonly ok: false; readonly problem: Problem };
+
+/**
+ * What the apply must find at a path before touching it (I4): the stat from the scan, or absent.
+ * A mismatch skips the op and reports 'changed-during-sync'.
+ */
+export type Expect =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'entry'; readonly stat: StatStamp | null; readonly entry: LiveEntry };
+
+/** Bytes for a file: sent inline, or copied from a file already in this replica. */
+export type Piece =
+  | { readonly kind: 'data'; readonly data: Uint8Array }
+  | {
+      readonly kind: 'local';
+      readonly path: string;
+      readonly offset: number;
+      readonly length: number;
+      readonly hash: string;
+    };
+
+export interface WriteOp {
+  readonly op: 'write';
+  readonly path: string;
+  readonly entry: FileEntry;
+  readonly expect: Expect;
+  /** Inline pieces (small files). Empty when the content follows through appendWrite. */
+  readonly pieces: readonly Piece[];
+}
+
+export type ApplyOp =
+  | WriteOp
+  | {
+      readonly op: 'mkdir';
+      readonly path: string;
+      readonly entry: Entry & { kind: 'dir' };
+      readonly expect: Expect;
+    }
+  | {
+      readonly op: 'symlink';
+      readonly path: string;
+      readonly entry: Entry & { kind: 'symlink' };
+      readonly expect: Expect;
+    }
+  | {
+      readonly op: 'delete';
+      readonly path: string;
+      readonly entry: Entry & { kind: 'tombstone' };
+      readonly expect: Expect;
+    }
+  | {
+      readonly op: 'rename';
+      readonly path: string;
+      readonly to: string;
+      readonly entry: LiveEntry;
+      readonly expect: Expect;
+    }
+  /** Index only: adopt a vector (or a tombstone) for content that is already right on disk. */
+  | { readonly op: 'record'; readonly path: string; readonly entry: Entry };
+
+export type ApplyReply =
+  | { readonly ok: true; readonly path: string; readonly bytesWritten: number }
+  | { readonly ok: false; readonly path: string; readonly problem: Problem };
+
+export interface FinishOptions {
+  readonly dryRun: boolean;
+  readonly now: number;
+  /** Every replica in this run: id -> label, so each records who it met. */
+  readonly peers: Readonly<Record<string, string>>;
+}
