@@ -42,12 +42,15 @@ export interface ReplicaPort {
 export interface OpenOptions {
   /** Create the root folder (and marker) when it does not exist. */
   readonly create: boolean;
-  /** Refuse rather than create: used by dry runs, which write nothing. */
+  /** Write nothing, take no lock: used by dry runs. */
   readonly readOnly: boolean;
 }
 
 export interface OpenInfo {
+  /** Empty when the root has no marker yet and `create` was false. */
   readonly replicaId: string;
+  /** Whether the root folder (or file) exists at all. */
+  readonly exists: boolean;
   /** True when the root (or its marker) was created just now by this run. */
   readonly fresh: boolean;
   readonly lastSync: number | undefined;
@@ -82,8 +85,11 @@ export interface ReadRequest {
   readonly path: string;
   readonly offset: number;
   readonly length: number;
-  /** SHA-256 the bytes must have; a mismatch means the source changed since its scan. */
-  readonly hash: string;
+  /**
+   * SHA-256 the bytes must have, checked by the reader. Optional: the receiver verifies every
+   * assembled file against its full hash anyway, so this only localises a bad chunk early.
+   */
+  readonly hash?: string;
 }
 
 export type ReadReply =

@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { applyBatch } from '../apply/apply-batch.ts';
+import { History } from '../apply/history.ts';
+import { TempFile } from '../apply/temp-file.ts';
+import type { Entry } from '../core/entry.ts';
+import { FerryError } from '../core/errors.ts';
+import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
+import type { IndexChange, IndexRecord, IndexStore, ReplicaMeta } from '../ports/index-store.ts';
+import type {
+  ApplyOp,
+  ApplyReply,
+  FinishOptions,
+  OpenInfo,
+  OpenOptions,
+  Piece,
+  ReadReply,
+  ReadRequest,
+  ReplicaPort,
+  ScanOptions,
+  ScanResult,
+  WriteOp,
+} from '../ports/replica.ts';
+import { IGNORE_FILE, makeIgnore } from '../scan/ignore.ts';
+import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
+import { openLogIndexStore } from './index-store/log-store.ts';
+import { takeLock } from './lock.ts';
+import { verifyRead } from './read-verified.ts';
+
+/** Where a replica's files and metadata live on this host. */
+export interface ReplicaLayout {
+  /** Absolute folder that relative paths resolve against. */
+  readonly root: string;
+  /** Metadata folder: <root>/.ferry, or a state dir for single-file roots. */
+  readonly meta: string;
+  /** Single-file root: the one relative path this replica holds. */
+  readonly only?: string;
+}
+
+export interface LocalReplicaDeps {
+  readonly fs: FileSystem;
+  readonly newHasher: HasherFactory;
+  readonly now: () => number;
+}
+
+/** A replica on this host's filesystem: the ReplicaPort over node:fs. */
+export class LocalReplica implements ReplicaPort {
+  private store: IndexStore | undefined;
+  private records = new Map<string, IndexRecord>();
+  private meta: ReplicaMeta | undefined;
+  private release: (() => void) | undefined;
+  private history: History | undefined;
+  private readonly staged = new Map<string, { op: WriteOp; tmp: TempFile }>();
+  private tempCounter = 0;
+  private appendedSinceCompact = 0;
+
+  constructor(
+    readonly label: string,
+    private readonly layout: ReplicaLayout,
+    private readonly deps: LocalReplicaDeps,
+  ) {}
+
+  private get markerPath(): string {
+    return `${this.layout.meta}/id`;
+  }
+
+  async open(opts: OpenOptions): Promise<OpenInfo> {
+    const { root, meta } = this.layout;
+    const exists =
+      this.layout.only === undefined ? isDir(root) : fs.existsSync(`${root}/${this.layout.only}`);
+    if (this.layout.only === undefined && fs.existsSync(root) && !exists) {
+      throw new FerryError('BAD_ROOT', `${this.label} exists but is not a folder`, {
+        hint: 'give a folder, or a file to sync a single file',
+      });
+    }
+    const marker = readMarker(this.markerPath);
+    if (marker === undefined && (!opts.create || opts.readOnly)) {
+      return {
+        replicaId: '',
+        exists,
+        fresh: true,
+        lastSync: undefined,
+        peers: {},
+        singleFile: this.layout.only !== undefined,
+      };
+    }
+    fs.mkdirSync(`${meta}/tmp`, { recursive: true });
+    if (!opts.readOnly) this.release = takeLock(`${meta}/lock`, this.label);
+    this.store = openLogIndexStore(`${meta}/index`);
+    const snap = await this.store.load();
+    let fresh = false;
+    if (marker === undefined) {
+      fresh = true;
+      this.meta = { replicaId: newReplicaId(), createdAt: this.deps.now(), peers: {} };
+      await this.store.writeMeta(this.meta);
+      writeMarker(this.markerPath, this.meta.replicaId);
+    } else {
+      if (snap && snap.meta.replicaId !== marker) {
+        throw new FerryError(
+          'MARKER_FOREIGN',
+          `${this.label}: its marker says replica ${marker} but its index belongs to ${snap.meta.replicaId}`,
+          {
+            hint: `the .ferry folder was copied from another replica; move ${meta} away to start this replica afresh`,
+          },
+        );
+      }
+      this.meta = snap?.meta ?? { replicaId: marker, createdAt: this.deps.now(), peers: {} };
+      this.records = new Map(snap?.records ?? []);
+    }
+    if (!opts.readOnly) cleanTemp(`${meta}/tmp`);
+    return {
+      replicaId: this.meta.replicaId,
+      exists: true,
+      fresh,
+      lastSync: this.meta.lastSync,
+      peers: this.meta.peers,
+      singleFile: this.layout.only !== undefined,
+    };
+  }
+
+  async readIgnoreFile(): Promise<string | undefined> {
+    if (this.layout.only !== undefined) return undefined;
+    try {
+      return fs.readFileSync(`${this.layout.root}/${IGNORE_FILE}`, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async scan(opts: ScanOptions): Promise<ScanResult> {
+    const replicaId = this.meta?.replicaId || 'new';
+    if (!isDir(this.layout.root)) return { entries: [], stats: [], problems: [], unseen: [], hashedBytes: 0 };
+    const out = await scanTree({
+      fs: this.deps.fs,
+      root: this.layout.root,
+      replicaId,
+      previous: this.records,
+      ignore: makeIgnore(opts.ignore),
+      newHasher: this.deps.newHasher,
+      chunkThreshold: opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD,
+      ...(this.layout.only !== undefined ? { only: this.layout.only } : {}),
+    });
+    this.records = out.records;
+    if (!opts.dryRun && this.store) await this.persist(out.changes);
+    const entries: Entry[] = [];
+    const stats: ScanResult['stats'][number][] = [];
+    for (const rec of out.records.values()) {
+      entries.push(rec.entry);
+      stats.push(rec.stat ?? null);
+    }
+    return { entries, stats, problems: out.problems, unseen: out.unseen, hashedBytes: out.hashedBytes };
+  }
+
+  async read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
+    return Promise.all(reqs.map((r) => verifyRead(this.deps.fs, this.deps.newHasher, this.layout.root, r)));
+  }
+
+  private env() {
+    const meta = this.layout.meta;
+    this.history ??= new History(this.deps.fs, `${meta}/history/${runStamp(this.deps.now())}`);
+    return {
+      fs: this.deps.fs,
+      root: this.layout.root,
+      tmpDir: `${meta}/tmp`,
+      history: this.history,
+      newHasher: this.deps.newHasher,
+      umask: currentUmask,
+      currentRecord: (p: string) => this.records.get(p),
+      tempName: () => `${process.pid}-${++this.tempCounter}`,
+    };
+  }
+
+  async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
+    const { replies, changes } = await applyBatch(this.env(), ops);
+    await this.persist(changes);
+    return replies;
+  }
+
+  async beginWrite(op: WriteOp): Promise<void> {
+    const env = this.env();
+    const tmp = await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher);
+    this.staged.set(op.path, { op, tmp });
+    const bad = await tmp.append(op.pieces, this.layout.root, env.newHasher);
+    if (bad) this.staged.delete(op.path);
+  }
+
+  async appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {
+    const s = this.staged.get(path);
+    if (!s) return;
+    const bad = await s.tmp.append(pieces, this.layout.root, this.deps.newHasher);
+    if (bad) {
+      await s.tmp.discard();
+      this.staged.delete(path);
+    }
+  }
+
+  async finishWrite(path: string): Promise<ApplyReply> {
+    const s = this.staged.get(path);
+    this.staged.delete(path);
+    if (!s)
+      return {
+        ok: false,
+        path,
+        problem: {
+          path,
+          code: 'changed-during-sync',
+          message: 'a local source piece changed during the run; not applied',
+        },
+      };
+    const { replies, changes } = await applyBatch({ ...this.env(), staged: { path, tmp: s.tmp } }, [s.op]);
+    await this.persist(changes);
+    return replies[0] ?? { ok: false, path, problem: { path, code: 'write-failed', message: 'no reply' } };
+  }
+
+  async finish(opts: FinishOptions): Promise<void> {
+    if (opts.dryRun || !this.store || !this.meta) return;
+    const peers = { ...this.meta.peers };
+    for (const [id, label] of Object.entries(opts.peers))
+      if (id !== this.meta.replicaId) peers[id] = { label, lastSync: opts.now };
+    this.meta = { ...this.meta, lastSync: opts.now, peers };
+    await this.store.writeMeta(this.meta);
+    if (this.appendedSinceCompact > Math.max(20000, this.records.size / 2)) {
+      await this.store.compact({ meta: this.meta, records: this.records });
+      this.appendedSinceCompact = 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.staged.values()) await s.tmp.discard();
+    this.staged.clear();
+    await this.store?.close();
+    this.store = undefined;
+    this.release?.();
+    this.release = undefined;
+  }
+
+  /** Index changes are appended only after their bytes are durable (the caller's contract, I3). */
+  private async persist(changes: readonly IndexChange[]): Promise<void> {
+    if (changes.length === 0 || !this.store) return;
+    await this.store.append(changes);
+    this.appendedSinceCompact += changes.length;
+    for (const c of changes) {
+      if (c.record) this.records.set(c.path, c.record);
+      else this.records.delete(c.path);
+    }
+  }
+}
+
+const currentUmask = (() => {
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
+})();
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readMarker(p: string): string | undefined {
+  try {
+    const id = fs.readFileSync(p, 'utf8').trim();
+    return /^[a-z0-9]{1,32}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeMarker(p: string, id: string): void {
+  const tmp = `${p}.tmp`;
+  fs.writeFileSync(tmp, `${id}\n`);
+  const fd = fs.openSync(tmp, 'r');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(tmp, p);
+}
+
+function cleanTemp(dir: string): void {
+  for (const name of fs.readdirSync(dir)) fs.rmSync(`${dir}/${name}`, { force: true, recursive: true });
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** 8 base32 characters: short enough for conflict-copy names, 40 bits against collisions. */
+export function newReplicaId(): string {
+  return [...randomBytes(8)].map((b) => ALPHABET[b & 31]).join('');
+}
+
+function runStamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}

@@ -1,0 +1,46 @@
+import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
+import type { ReadReply, ReadRequest } from '../ports/replica.ts';
+
+/** Reads a byte range and proves it is the content the scan saw (same SHA-256). */
+export async function verifyRead(
+  fs: FileSystem,
+  newHasher: HasherFactory,
+  root: string,
+  r: ReadRequest,
+): Promise<ReadReply> {
+  let data: Uint8Array;
+  try {
+    const h = await fs.openRead(`${root}/${r.path}`);
+    try {
+      data = await h.read(r.offset, r.length);
+    } finally {
+      await h.close();
+    }
+  } catch (e) {
+    return {
+      ok: false,
+      problem: {
+        path: r.path,
+        code: 'unreadable',
+        message: `cannot read source: ${e instanceof Error ? e.message : String(e)}`,
+      },
+    };
+  }
+  if (data.length !== r.length || (r.hash !== undefined && digest(newHasher, data) !== r.hash)) {
+    return {
+      ok: false,
+      problem: {
+        path: r.path,
+        code: 'changed-during-sync',
+        message: 'source changed since it was scanned; it will be synced next run',
+      },
+    };
+  }
+  return { ok: true, data };
+}
+
+function digest(newHasher: HasherFactory, data: Uint8Array): string {
+  const h = newHasher();
+  h.update(data);
+  return h.digest();
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { LocalReplica, type ReplicaLayout } from '../adapters/local-replica.ts';
+import { nodeFileSystem, sha256 } from '../adapters/node-fs.ts';
+import { FerryError } from '../core/errors.ts';
+import { META_DIR } from '../core/path.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { ReplicaPort } from '../ports/replica.ts';
+
+export type RootSpec =
+  | { readonly kind: 'local'; readonly path: string }
+  | {
+      readonly kind: 'ssh';
+      readonly user?: string;
+      readonly host: string;
+      readonly port?: number;
+      readonly path: string;
+    };
+
+/**
+ * `[user@]host:path` and `ssh://[user@]host[:port]/path` are remote (as rsync reads them: a colon
+ * before the first slash); everything else is a local path. `./host:x` forces a local path.
+ */
+export function parseRoot(spec: string): RootSpec {
+  if (spec.length === 0) throw new FerryError('USAGE', 'an empty root was given');
+  const url = /^ssh:\/\/(?:([^@/]+)@)?([^/:]+)(?::(\d+))?(\/.*)?$/.exec(spec);
+  if (url) {
+    const [, user, host, port, p] = url;
+    return {
+      kind: 'ssh',
+      host: host as string,
+      path: p ?? '.',
+      ...(user ? { user } : {}),
+      ...(port ? { port: Number(port) } : {}),
+    };
+  }
+  const colon = spec.indexOf(':');
+  const slash = spec.indexOf('/');
+  if (colon > 0 && (slash < 0 || colon < slash)) {
+    const hostPart = spec.slice(0, colon);
+    const at = hostPart.lastIndexOf('@');
+    const host = at >= 0 ? hostPart.slice(at + 1) : hostPart;
+    const rest = spec.slice(colon + 1);
+    return {
+      kind: 'ssh',
+      host,
+      path: rest === '' ? '.' : rest,
+      ...(at >= 0 ? { user: hostPart.slice(0, at) } : {}),
+    };
+  }
+  return { kind: 'local', path: path.resolve(spec) };
+}
+
+/** Where single-file roots keep their replica state ($XDG_STATE_HOME/ferry/files/<hash>). */
+export function stateDirFor(absFile: string): string {
+  const base = process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
+  const key = createHash('sha256').update(absFile).digest('hex').slice(0, 24);
+  return path.join(base, 'ferry', 'files', key);
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Local layouts for a set of roots. If any root is an existing file, every root is a single file
+ * (synk's use: `ferry sync ~/.bashrc /mnt/b/.bashrc`); they must share a file name so that every
+ * replica agrees on the path.
+ */
+export function localLayouts(paths: readonly string[]): ReplicaLayout[] {
+  const single = paths.some(isFile);
+  if (!single) return paths.map((p) => ({ root: p, meta: path.join(p, META_DIR) }));
+  const names = new Set(paths.map((p) => path.basename(p)));
+  if (names.size > 1) {
+    throw new FerryError(
+      'USAGE',
+      `single-file roots must have the same file name (got ${[...names].join(', ')})`,
+      {
+        hint: 'rename one of them, or sync their folders instead',
+      },
+    );
+  }
+  return paths.map((p) => {
+    if (fs.existsSync(p) && !isFile(p))
+      throw new FerryError('USAGE', `${p} is a folder but another root is a single file`);
+    return { root: path.dirname(p), meta: stateDirFor(p), only: path.basename(p) };
+  });
+}
+
+export function openLocal(label: string, layout: ReplicaLayout, clock: Clock): ReplicaPort {
+  return new LocalReplica(label, layout, { fs: nodeFileSystem, newHasher: sha256, now: () => clock.now() });
+}
+
+export function openReplicas(specs: readonly string[], clock: Clock): ReplicaPort[] {
+  const roots = specs.map(parseRoot);
+  const remote = roots.find((r) => r.kind === 'ssh');
+  if (remote) {
+    throw new FerryError(
+      'USAGE',
+      `${remote.host}:${remote.path}: roots on other hosts are not supported by this version of ferry`,
+      {
+        hint: 'use local paths (a path containing a colon can be written as ./name:with:colons)',
+      },
+    );
+  }
+  const paths = roots.map((r) => r.path);
+  const dup = paths.find((p, i) => paths.indexOf(p) !== i);
+  if (dup) throw new FerryError('USAGE', `the root ${dup} was given twice`);
+  for (const a of paths) {
+    for (const b of paths) {
+      if (a !== b && b.startsWith(`${a}/`))
+        throw new FerryError('USAGE', `${b} is inside ${a}; roots must not nest`);
+    }
+  }
+  return localLayouts(paths).map((layout, i) => openLocal(paths[i] as string, layout, clock));
+}

@@ -1,0 +1,237 @@
+import type { Entry } from '../core/entry.ts';
+import type { Problem } from '../core/problem.ts';
+import type { FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
+import { FsError } from '../ports/filesystem.ts';
+import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
+import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
+import { AncestorGuard, checkExpect, lstatOrUndefined } from './guard.ts';
+import type { History } from './history.ts';
+import { TempFile } from './temp-file.ts';
+
+export interface ApplyEnv {
+  readonly fs: FileSystem;
+  readonly root: string;
+  readonly tmpDir: string;
+  readonly history: History;
+  readonly newHasher: HasherFactory;
+  readonly umask: number;
+  readonly currentRecord: (path: string) => IndexRecord | undefined;
+  readonly tempName: () => string;
+  /** A large file already assembled by beginWrite/appendWrite, to be sealed and committed. */
+  readonly staged?: { readonly path: string; readonly tmp: TempFile };
+}
+
+export interface BatchResult {
+  readonly replies: ApplyReply[];
+  /** Index changes for what is now durable on disk (I3): append them after this resolves. */
+  readonly changes: IndexChange[];
+}
+
+/**
+ * Applies ops in order with batched durability: all new file contents are written to temp files
+ * and verified, made durable with one filesystem sync, then renamed into place after a fresh
+ * I4 check each, and the renames are made durable with a second sync before any index change is
+ * returned. A crash at any point leaves old or new content at every path, never a torn file.
+ */
+export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promise<BatchResult> {
+  const guard = new AncestorGuard(env.fs, env.root);
+  const prepared = new Map<number, TempFile>();
+  const replies: (ApplyReply | undefined)[] = ops.map(() => undefined);
+  for (const [i, op] of ops.entries()) {
+    if (op.op !== 'write') continue;
+    const r = await prepareWrite(env, guard, op);
+    if (r instanceof TempFile) prepared.set(i, r);
+    else replies[i] = fail(op.path, r);
+  }
+  if (prepared.size > 0) await env.fs.syncFilesystem(env.tmpDir);
+  const changes: IndexChange[] = [];
+  let touched = false;
+  for (const [i, op] of ops.entries()) {
+    if (replies[i]) continue;
+    try {
+      const out = await commitOp(env, guard, op, prepared.get(i));
+      if ('code' in out) replies[i] = fail(op.path, out);
+      else {
+        changes.push(...out.changes);
+        touched ||= op.op !== 'record';
+        replies[i] = { ok: true, path: op.path, bytesWritten: out.bytes };
+      }
+    } catch (e) {
+      await prepared.get(i)?.discard();
+      replies[i] = fail(op.path, { path: op.path, code: 'write-failed', message: errText(e) });
+    }
+  }
+  if (touched) await env.fs.syncFilesystem(env.root);
+  return { replies: replies.map((r, i) => r ?? fail(ops[i]?.path ?? '', internal())), changes };
+}
+
+async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): Promise<TempFile | Problem> {
+  const abs = `${env.root}/${op.path}`;
+  const blocked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect);
+  if (blocked) {
+    await env.staged?.tmp.discard();
+    return blocked;
+  }
+  const staged = env.staged?.path === op.path ? env.staged.tmp : undefined;
+  const tmp = staged ?? (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher));
+  try {
+    const bad =
+      (staged ? undefined : await tmp.append(op.pieces, env.root, env.newHasher)) ??
+      (await tmp.seal(op.entry, op.path));
+    if (bad) {
+      await tmp.discard();
+      return bad;
+    }
+    const existing = lstatOrUndefined(env.fs, abs);
+    await env.fs.chmod(tmp.tmpPath, fileMode(op.entry.exec, existing, env.umask));
+    await env.fs.utimes(tmp.tmpPath, op.entry.mtime, op.entry.mtime);
+    return tmp;
+  } catch (e) {
+    await tmp.discard();
+    return { path: op.path, code: 'write-failed', message: errText(e) };
+  }
+}
+
+type Committed = { readonly changes: IndexChange[]; readonly bytes: number };
+
+async function commitOp(
+  env: ApplyEnv,
+  guard: AncestorGuard,
+  op: ApplyOp,
+  tmp: TempFile | undefined,
+): Promise<Committed | Problem> {
+  const { fs, root } = env;
+  const abs = `${root}/${op.path}`;
+  if (op.op === 'record') {
+    const prev = env.currentRecord(op.path);
+    const stat = prev?.stat && prev.entry.kind === op.entry.kind ? prev.stat : undefined;
+    return done([{ path: op.path, record: stat ? { entry: op.entry, stat } : { entry: op.entry } }]);
+  }
+  const blocked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect);
+  if (blocked) {
+    await tmp?.discard();
+    return blocked;
+  }
+  switch (op.op) {
+    case 'write': {
+      if (!tmp) return internal();
+      const cleared = await clearForReplace(env, op.path, 'file');
+      if (cleared) {
+        await tmp.discard();
+        return cleared;
+      }
+      await fs.rename(tmp.tmpPath, abs);
+      return done([recordAt(fs, abs, op.entry)], tmp.bytes);
+    }
+    case 'mkdir': {
+      const cleared = await clearForReplace(env, op.path, 'dir');
+      if (cleared) return cleared;
+      if (lstatOrUndefined(fs, abs)?.kind !== 'dir') await fs.mkdir(abs, { recursive: false });
+      return done([recordAt(fs, abs, op.entry)]);
+    }
+    case 'symlink': {
+      const tmpLink = `${env.tmpDir}/${env.tempName()}`;
+      await fs.symlink(op.entry.target, tmpLink);
+      const cleared = await clearForReplace(env, op.path, 'symlink');
+      if (cleared) {
+        await fs.unlink(tmpLink);
+        return cleared;
+      }
+      await fs.rename(tmpLink, abs);
+      return done([recordAt(fs, abs, op.entry)]);
+    }
+    case 'delete': {
+      const st = lstatOrUndefined(fs, abs);
+      if (st?.kind === 'dir') {
+        const p = await removeDir(fs, abs, op.path);
+        if (p) return p;
+        guard.forget(op.path);
+      } else if (st) await env.history.moveIn(abs, op.path);
+      return done([{ path: op.path, record: { entry: op.entry } }]);
+    }
+    case 'rename': {
+      const to = `${root}/${op.to}`;
+      const toBlocked = guard.check(op.to) ?? checkExpect(fs, to, op.to, { kind: 'absent' });
+      if (toBlocked) return toBlocked;
+      await fs.rename(abs, to);
+      const gone: Entry = {
+        kind: 'tombstone',
+        path: op.path,
+        vv: op.expect.kind === 'entry' ? op.expect.entry.vv : op.entry.vv,
+      };
+      return done([recordAt(fs, to, op.entry), { path: op.path, record: { entry: gone } }]);
+    }
+  }
+}
+
+/**
+ * Makes room at a path for a new `kind`: a replaced file is linked into history, a replaced
+ * symlink moved there; a directory in the way must already be empty (its children were deleted
+ * in an earlier phase) and is removed.
+ */
+async function clearForReplace(
+  env: ApplyEnv,
+  rel: string,
+  kind: 'file' | 'dir' | 'symlink',
+): Promise<Problem | undefined> {
+  const abs = `${env.root}/${rel}`;
+  const st = lstatOrUndefined(env.fs, abs);
+  if (st === undefined) return undefined;
+  if (st.kind === 'dir') return kind === 'dir' ? undefined : removeDir(env.fs, abs, rel);
+  if (st.kind === 'file' && kind !== 'dir') await env.history.keepBeforeReplace(abs, rel);
+  else await env.history.moveIn(abs, rel);
+  return undefined;
+}
+
+async function removeDir(fs: FileSystem, abs: string, rel: string): Promise<Problem | undefined> {
+  try {
+    await fs.rmdir(abs);
+    return undefined;
+  } catch (e) {
+    if (e instanceof FsError && (e.code === 'ENOTEMPTY' || e.code === 'EEXIST')) {
+      return {
+        path: rel,
+        code: 'not-empty',
+        message: 'directory kept: it still holds files this run did not sync (ignored or unreadable)',
+      };
+    }
+    throw e;
+  }
+}
+
+function recordAt(fs: FileSystem, abs: string, entry: Entry): IndexChange {
+  const st: FsStat = fs.lstat(abs);
+  return {
+    path: entry.path,
+    record: { entry, stat: { size: st.size, mtime: st.mtime, ctime: st.ctime, ino: st.ino } },
+  };
+}
+
+function done(changes: IndexChange[], bytes = 0): Committed {
+  return { changes, bytes };
+}
+
+/** New files get the umask's permissions; replaced files keep theirs with the exec bits set or cleared. */
+function fileMode(exec: boolean, existing: FsStat | undefined, umask: number): number {
+  if (existing?.kind === 'file') {
+    const m = existing.mode & 0o7777;
+    return exec ? m | ((m & 0o444) >> 2) : m & ~0o111;
+  }
+  return (exec ? 0o777 : 0o666) & ~umask;
+}
+
+function fail(path: string, problem: Problem): ApplyReply {
+  return { ok: false, path, problem };
+}
+
+function internal(): Problem {
+  return {
+    path: '',
+    code: 'write-failed',
+    message: 'internal error (a bug in ferry): op without prepared content',
+  };
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,93 @@
+import { Command, CommanderError, Option } from 'commander';
+import { FerryError } from '../core/errors.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { runStatus } from './status-cmd.ts';
+import { runSyncCommand } from './sync-cmd.ts';
+
+declare const FERRY_VERSION: string;
+export const VERSION = typeof FERRY_VERSION === 'string' ? FERRY_VERSION : '0.0.0-dev';
+
+function program(): Command {
+  const p = new Command('ferry')
+    .description('Keep folders in sync across local paths, losing nothing.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showHelpAfterError('(run ferry --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  p.command('sync')
+    .description('sync two or more roots (folders, or single files) in one run')
+    .argument('<roots...>', 'two or more local paths')
+    .option('-n, --dry-run', 'show what would change; write nothing')
+    .option('-v, --verbose', 'list every change and each root')
+    .option('-q, --quiet', 'print only problems and conflicts')
+    .option('--json', 'one JSON event per line on stdout (schema in README)')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .option(
+      '--exclude <pattern>',
+      'ignore paths matching a .gitignore-style pattern (repeatable)',
+      collect,
+      [],
+    )
+    .addOption(
+      new Option('--mode <mode>', 'sync: all roots equal; mirror: the first root is the source of truth')
+        .choices(['sync', 'mirror'])
+        .default('sync'),
+    )
+    .option('--conflict <rule>', 'keep-both | newest | prefer=ROOT', 'keep-both')
+    .option('--force', 'allow a run that deletes more than half of a root')
+    .action(async (roots: string[], o) => {
+      process.exitCode = await runSyncCommand(roots, o);
+    });
+  p.command('status')
+    .description("show a root's replica id, last sync, peers, open conflicts and problems")
+    .argument('<root>', 'a local folder or file synced by ferry')
+    .option('--json', 'print the report as JSON')
+    .action(async (root: string, o) => {
+      process.exitCode = await runStatus(root, o);
+    });
+  return p;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await program().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return EXIT.ok;
+      return EXIT.usage;
+    }
+    printError(e);
+    return exitCodeFor(e);
+  }
+}
+
+export function printError(e: unknown): void {
+  if (e instanceof FerryError) {
+    process.stderr.write(`ferry: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    return;
+  }
+  process.stderr.write(
+    `ferry: internal error (a bug in ferry): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    printError(e);
+    process.exitCode = EXIT.failure;
+  },
+);

@@ -1,0 +1,64 @@
+import type { Conflict } from '../core/plan.ts';
+import type { Problem } from '../core/problem.ts';
+
+/**
+ * What a run reports while it works. The CLI renders these as text, a progress bar, or one JSON
+ * object per line (--json); the schema is documented in README "JSON output" and must stay
+ * backward compatible: add fields, never rename or remove them.
+ */
+export type SyncEvent =
+  | {
+      readonly type: 'start';
+      readonly roots: readonly RootInfo[];
+      readonly dryRun: boolean;
+      readonly mode: string;
+    }
+  | {
+      readonly type: 'scanned';
+      readonly root: string;
+      readonly entries: number;
+      readonly hashedBytes: number;
+    }
+  | { readonly type: 'plan'; readonly items: number; readonly bytes: number }
+  | {
+      readonly type: 'item';
+      readonly root: string;
+      readonly action: ItemAction;
+      readonly path: string;
+      readonly to?: string;
+      readonly bytes?: number;
+    }
+  | {
+      readonly type: 'progress';
+      readonly doneItems: number;
+      readonly totalItems: number;
+      readonly doneBytes: number;
+      readonly totalBytes: number;
+    }
+  | { readonly type: 'conflict'; readonly conflict: Conflict }
+  | { readonly type: 'problem'; readonly problem: Problem }
+  | { readonly type: 'done'; readonly summary: SyncSummary };
+
+export type ItemAction = 'copy' | 'update' | 'mkdir' | 'symlink' | 'delete' | 'conflict-rename' | 'record';
+
+export interface RootInfo {
+  readonly label: string;
+  readonly replicaId: string;
+  readonly fresh: boolean;
+}
+
+export interface SyncSummary {
+  readonly roots: number;
+  readonly copied: number;
+  readonly deleted: number;
+  readonly dirsMade: number;
+  readonly conflicts: number;
+  readonly problems: number;
+  readonly bytesTransferred: number;
+  /** Bytes that did not need to travel because the target already had them (delta, renames). */
+  readonly bytesReused: number;
+  readonly dryRun: boolean;
+  readonly inSync: boolean;
+}
+
+export type EventSink = (e: SyncEvent) => void;

@@ -1,0 +1,59 @@
+import { FerryError } from '../core/errors.ts';
+import type { OpenInfo, ReplicaPort } from '../ports/replica.ts';
+
+/**
+ * Opens every root and enforces I5 before anything is created or changed:
+ * a root that another replica remembers syncing with must still carry that replica's marker.
+ * A missing marker (unmounted disk, wiped folder) or a different one stops the run; only roots
+ * no one has seen before are initialised.
+ */
+export async function openRoots(
+  replicas: readonly ReplicaPort[],
+  opts: { readonly dryRun: boolean },
+): Promise<OpenInfo[]> {
+  const first = await Promise.all(replicas.map((r) => r.open({ create: false, readOnly: opts.dryRun })));
+  const remembered = new Map<string, string>(); // label -> replica id remembered by some peer
+  for (const info of first) {
+    for (const [id, p] of Object.entries(info.peers)) remembered.set(p.label, id);
+  }
+  first.forEach((info, i) => {
+    const r = replicas[i] as ReplicaPort;
+    const known = remembered.get(r.label);
+    if (known === undefined) return;
+    if (info.replicaId === '') {
+      throw new FerryError(
+        'MARKER_MISSING',
+        `${r.label} was synced before but ${info.exists ? 'its .ferry marker is gone' : 'it does not exist now'}; refusing to treat it as empty`,
+        {
+          hint: 'if a disk is not mounted, mount it and run again; if you really want to start this root afresh, run `ferry forget` on the other roots or sync it under a new path',
+        },
+      );
+    }
+    if (known !== info.replicaId) {
+      throw new FerryError(
+        'MARKER_FOREIGN',
+        `${r.label} holds replica ${info.replicaId}, but it was replica ${known} when last synced`,
+        {
+          hint: 'another folder was put in its place (or its .ferry was copied from elsewhere); check the path before syncing',
+        },
+      );
+    }
+  });
+  const ids = new Map<string, string>();
+  first.forEach((info, i) => {
+    const label = (replicas[i] as ReplicaPort).label;
+    if (info.replicaId === '') return;
+    const other = ids.get(info.replicaId);
+    if (other !== undefined)
+      throw new FerryError('BAD_ROOT', `${label} and ${other} are the same replica`, {
+        hint: 'give each root once',
+      });
+    ids.set(info.replicaId, label);
+  });
+  if (opts.dryRun) return first;
+  return Promise.all(
+    first.map((info, i) =>
+      info.replicaId === '' ? (replicas[i] as ReplicaPort).open({ create: true, readOnly: false }) : info,
+    ),
+  );
+}

@@ -1,0 +1,148 @@
+import type { Entry } from '../core/entry.ts';
+import { FerryError } from '../core/errors.ts';
+import type { Action, ConflictRule, Plan, SyncMode } from '../core/plan.ts';
+import { type ReplicaState, reconcile } from '../core/reconcile.ts';
+import type { StatStamp } from '../ports/index-store.ts';
+import type { ReplicaPort, ScanResult } from '../ports/replica.ts';
+import { ContentIndex } from './content.ts';
+import type { EventSink, SyncSummary } from './events.ts';
+import { type ExecContext, execute, type ReplicaView } from './execute.ts';
+import { checkMassDelete } from './mass-delete.ts';
+import { openRoots } from './open-roots.ts';
+import { describePlan } from './plan-items.ts';
+
+export interface SyncRunOptions {
+  readonly mode: SyncMode;
+  readonly conflict: ConflictRule;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly excludes: readonly string[];
+  readonly now: () => number;
+  readonly emit: EventSink;
+  readonly chunkThreshold?: number;
+}
+
+/**
+ * One sync run over N replicas: open (I5), scan, reconcile, check the mass-delete limit, apply,
+ * record. Every replica is closed (lock released) whatever happens.
+ */
+export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<SyncSummary> {
+  try {
+    return await run(replicas, opts);
+  } finally {
+    await Promise.allSettled(replicas.map((r) => r.close()));
+  }
+}
+
+async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<SyncSummary> {
+  const infos = await openRoots(replicas, { dryRun: opts.dryRun });
+  const ids = infos.map((info, i) => info.replicaId || `new${i}`);
+  opts.emit({
+    type: 'start',
+    dryRun: opts.dryRun,
+    mode: opts.mode,
+    roots: replicas.map((r, i) => ({
+      label: r.label,
+      replicaId: ids[i] ?? '',
+      fresh: infos[i]?.fresh ?? true,
+    })),
+  });
+
+  const ignoreTexts = await Promise.all(replicas.map((r) => r.readIgnoreFile()));
+  const ignore = [...opts.excludes, ...ignoreTexts.flatMap((t) => (t === undefined ? [] : t.split(/\r?\n/)))];
+  const scanOpts = {
+    ignore,
+    dryRun: opts.dryRun,
+    ...(opts.chunkThreshold !== undefined ? { chunkThreshold: opts.chunkThreshold } : {}),
+  };
+  const scans = await Promise.all(replicas.map((r) => r.scan(scanOpts)));
+  let problems = 0;
+  scans.forEach((s, i) => {
+    const root = replicas[i]?.label ?? '?';
+    opts.emit({ type: 'scanned', root, entries: s.entries.length, hashedBytes: s.hashedBytes });
+    for (const p of s.problems) opts.emit({ type: 'problem', problem: { ...p, root } });
+    problems += s.problems.length;
+  });
+
+  const states: ReplicaState[] = scans.map((s, i) => ({
+    id: ids[i] ?? '',
+    entries: new Map(s.entries.map((e) => [e.path, e])),
+    unseen: s.unseen,
+  }));
+  const plan = reconcile(states, { mode: opts.mode, conflict: opts.conflict });
+  checkMassDelete(plan, states, replicas, { force: opts.force });
+  for (const c of plan.conflicts) opts.emit({ type: 'conflict', conflict: c });
+
+  const { items, bytes } = describePlan(plan, replicas);
+  opts.emit({ type: 'plan', items: items.length, bytes });
+  const tally = {
+    copied: 0,
+    deleted: 0,
+    dirsMade: 0,
+    problems,
+    bytesTransferred: 0,
+    bytesReused: 0,
+    doneItems: 0,
+    doneBytes: 0,
+  };
+  if (opts.dryRun) {
+    for (const item of items) opts.emit(item);
+  } else {
+    const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, items.length);
+    await execute(plan.actions, ctx);
+    const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
+    await Promise.all(replicas.map((r) => r.finish({ dryRun: false, now: opts.now(), peers })));
+  }
+  const changes = plan.actions.filter((a) => a.type !== 'record').length;
+  const summary: SyncSummary = {
+    roots: replicas.length,
+    copied: opts.dryRun
+      ? items.filter((i) => i.action === 'copy' || i.action === 'update').length
+      : tally.copied,
+    deleted: opts.dryRun ? items.filter((i) => i.action === 'delete').length : tally.deleted,
+    dirsMade: tally.dirsMade,
+    conflicts: plan.conflicts.length,
+    problems: tally.problems,
+    bytesTransferred: tally.bytesTransferred,
+    bytesReused: tally.bytesReused,
+    dryRun: opts.dryRun,
+    inSync: tally.problems === 0 && plan.conflicts.length === 0 && (opts.dryRun ? changes === 0 : true),
+  };
+  opts.emit({ type: 'done', summary });
+  return summary;
+}
+
+function execContext(
+  replicas: readonly ReplicaPort[],
+  scans: readonly ScanResult[],
+  states: readonly ReplicaState[],
+  plan: Plan,
+  emit: EventSink,
+  tally: ExecContext['tally'],
+  totalBytes: number,
+  totalItems: number,
+): ExecContext {
+  const views: ReplicaView[] = replicas.map((port, i) => {
+    const scan = scans[i] as ScanResult;
+    const stats = new Map<string, StatStamp | null>();
+    scan.entries.forEach((e, k) => stats.set(e.path, scan.stats[k] ?? null));
+    return { port, stats, content: new ContentIndex(scan.entries) };
+  });
+  const owners = new Map<string, { replica: number; path: string }[]>();
+  states.forEach((s, replica) => {
+    for (const e of s.entries.values()) {
+      if (e.kind !== 'file') continue;
+      const list = owners.get(e.hash) ?? [];
+      if (list.length < 4) list.push({ replica, path: e.path });
+      owners.set(e.hash, list);
+    }
+  });
+  if (
+    plan.actions.some((a: Action) => a.type === 'put' && a.entry.kind === 'file' && a.sources.length === 0)
+  ) {
+    throw new FerryError('INTERNAL', 'internal error (a bug in ferry): a file to copy has no source replica');
+  }
+  return { views, emit, tally, totalItems, totalBytes, holders: (h) => owners.get(h) ?? [] };
+}
+
+export type { Entry };

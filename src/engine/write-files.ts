@@ -1,0 +1,192 @@
+import type { FileEntry } from '../core/entry.ts';
+import type { Action } from '../core/plan.ts';
+import type { Problem } from '../core/problem.ts';
+import type { Piece, ReadRequest, WriteOp } from '../ports/replica.ts';
+import { type PiecePlan, planPieces } from './content.ts';
+import { type ExecContext, expectFor, report } from './exec-context.ts';
+
+type FilePut = Extract<Action, { type: 'put' }> & { entry: FileEntry };
+
+/** Up to this many bytes travel per batch of small files, or per message of a large file. */
+const BATCH_BYTES = 8 << 20;
+const BATCH_FILES = 500;
+
+interface Planned {
+  readonly put: FilePut;
+  readonly pieces: PiecePlan[];
+  readonly source: { readonly replica: number; readonly path: string } | undefined;
+  readonly remoteBytes: number;
+}
+
+/**
+ * Writes files to replica r. Small files go many per request (one read per source, one apply
+ * per batch), with the next batch read while the previous one is applied. Files with chunk lists
+ * are streamed chunk by chunk, taking every chunk the target already has from the target itself.
+ */
+export async function writeFiles(ctx: ExecContext, r: number, puts: readonly FilePut[]): Promise<void> {
+  const view = ctx.views[r];
+  if (!view || puts.length === 0) return;
+  const planned = puts.map((put) => plan(ctx, r, put));
+  const large = planned.filter((p) => p.put.entry.chunks !== undefined && p.remoteBytes > 0);
+  const small = planned.filter((p) => !large.includes(p));
+  let inFlight: Promise<void> = Promise.resolve();
+  let batch: Planned[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    const ops = await buildOps(ctx, r, batch);
+    batch = [];
+    bytes = 0;
+    await inFlight;
+    inFlight = view.port.apply(ops.map((o) => o.op)).then((replies) => {
+      replies.forEach((reply, i) => report(ctx, r, ops[i]?.op as WriteOp, reply));
+    });
+  };
+  for (const p of small) {
+    if (p.remoteBytes > 0 && !p.source) {
+      missingSource(ctx, r, p.put.entry.path);
+      continue;
+    }
+    batch.push(p);
+    bytes += p.remoteBytes;
+    if (bytes >= BATCH_BYTES || batch.length >= BATCH_FILES) await flush();
+  }
+  if (batch.length > 0) await flush();
+  await inFlight;
+  for (const p of large) await streamLarge(ctx, r, p);
+}
+
+function plan(ctx: ExecContext, r: number, put: FilePut): Planned {
+  const view = ctx.views[r];
+  const pieces = view ? planPieces(put.entry, view.content) : [];
+  const remoteBytes = pieces.reduce((n, p) => n + (p.kind === 'remote' ? p.length : 0), 0);
+  const src = put.sources.find((s) => s !== r);
+  const source =
+    src !== undefined
+      ? { replica: src, path: put.entry.path }
+      : ctx.holders(put.entry.hash).find((h) => h.replica !== r);
+  return { put, pieces, source, remoteBytes };
+}
+
+async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<{ op: WriteOp }[]> {
+  const bySource = new Map<number, { idx: number; req: ReadRequest }[]>();
+  batch.forEach((p, idx) => {
+    if (p.remoteBytes === 0 || !p.source) return;
+    const list = bySource.get(p.source.replica) ?? [];
+    list.push({ idx, req: { path: p.source.path, offset: 0, length: p.put.entry.size } });
+    bySource.set(p.source.replica, list);
+  });
+  const data = new Map<number, Uint8Array | Problem>();
+  await Promise.all(
+    [...bySource].map(async ([s, items]) => {
+      const replies = await (ctx.views[s]?.port.read(items.map((i) => i.req)) ?? Promise.resolve([]));
+      items.forEach((it, k) => {
+        const reply = replies[k];
+        data.set(
+          it.idx,
+          reply?.ok
+            ? reply.data
+            : (reply?.problem ?? { path: it.req.path, code: 'unreadable', message: 'no reply from source' }),
+        );
+      });
+    }),
+  );
+  const ops: { op: WriteOp }[] = [];
+  batch.forEach((p, idx) => {
+    const got = data.get(idx);
+    if (got !== undefined && !(got instanceof Uint8Array)) {
+      ctx.tally.problems++;
+      ctx.emit({
+        type: 'problem',
+        problem: { ...got, root: ctx.views[p.source?.replica ?? r]?.port.label ?? '?' },
+      });
+      return;
+    }
+    const pieces: Piece[] = got ? [{ kind: 'data', data: got }] : p.pieces.map(localPiece);
+    count(ctx, got ? got.length : 0, got ? 0 : p.put.entry.size);
+    ops.push({
+      op: {
+        op: 'write',
+        path: p.put.entry.path,
+        entry: p.put.entry,
+        expect: expectFor(ctx, r, p.put.current),
+        pieces,
+      },
+    });
+  });
+  return ops;
+}
+
+async function streamLarge(ctx: ExecContext, r: number, p: Planned): Promise<void> {
+  const target = ctx.views[r]?.port;
+  const source = p.source ? ctx.views[p.source.replica]?.port : undefined;
+  if (!target || !source || !p.source) return missingSource(ctx, r, p.put.entry.path);
+  const op: WriteOp = {
+    op: 'write',
+    path: p.put.entry.path,
+    entry: p.put.entry,
+    expect: expectFor(ctx, r, p.put.current),
+    pieces: [],
+  };
+  await target.beginWrite(op);
+  for (let i = 0; i < p.pieces.length; ) {
+    const window: PiecePlan[] = [];
+    let bytes = 0;
+    while (i < p.pieces.length && (bytes < BATCH_BYTES || window.length === 0)) {
+      const piece = p.pieces[i++] as PiecePlan;
+      window.push(piece);
+      if (piece.kind === 'remote') bytes += piece.length;
+    }
+    const remote = window.filter((w): w is Extract<PiecePlan, { kind: 'remote' }> => w.kind === 'remote');
+    const replies = await source.read(
+      remote.map((w) => ({
+        path: p.source?.path ?? '',
+        offset: w.offset,
+        length: w.length,
+        ...(w.hash ? { hash: w.hash } : {}),
+      })),
+    );
+    const failed = replies.find((x) => !x.ok);
+    if (failed && !failed.ok) {
+      await target.finishWrite(op.path).catch(() => undefined);
+      ctx.tally.problems++;
+      ctx.emit({ type: 'problem', problem: { ...failed.problem, root: source.label } });
+      return;
+    }
+    let k = 0;
+    const pieces: Piece[] = window.map((w) =>
+      w.kind === 'local'
+        ? localPiece(w)
+        : { kind: 'data', data: (replies[k++] as { data: Uint8Array }).data },
+    );
+    count(
+      ctx,
+      bytes,
+      window.reduce((n, w) => n + (w.kind === 'local' ? w.length : 0), 0),
+    );
+    await target.appendWrite(op.path, pieces);
+  }
+  report(ctx, r, op, await target.finishWrite(op.path));
+}
+
+function localPiece(p: PiecePlan): Piece {
+  if (p.kind !== 'local') throw new Error('remote piece without data');
+  return { kind: 'local', path: p.path, offset: p.offset, length: p.length, hash: p.hash };
+}
+
+function count(ctx: ExecContext, sent: number, reused: number): void {
+  ctx.tally.bytesTransferred += sent;
+  ctx.tally.bytesReused += reused;
+}
+
+function missingSource(ctx: ExecContext, r: number, path: string): void {
+  ctx.tally.problems++;
+  ctx.emit({
+    type: 'problem',
+    problem: {
+      path,
+      code: 'unreadable',
+      message: 'no replica could provide this content',
+      root: ctx.views[r]?.port.label ?? '?',
+    },
+  });
+}

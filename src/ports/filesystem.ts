@@ -1,0 +1,86 @@
+/**
+ * The filesystem as scan and apply need it. Paths here are absolute host paths built by the
+ * caller from a root and a checked relative path. Directory listing and stat are synchronous:
+ * a stat walk of 100k files is dominated by per-call overhead, and the sync calls are 3x cheaper
+ * in Node; everything that moves bytes is asynchronous.
+ */
+export type FsKind = 'file' | 'dir' | 'symlink' | 'special';
+
+export interface FsStat {
+  readonly kind: FsKind;
+  readonly size: number;
+  readonly mtime: number; // ms with fraction
+  readonly ctime: number;
+  readonly ino: number;
+  readonly dev: number;
+  readonly mode: number; // permission bits
+}
+
+export interface DirItem {
+  readonly name: string;
+  /** From the directory entry when the OS gives it; 'unknown' means lstat to find out. */
+  readonly kind: FsKind | 'unknown';
+  /** The name did not decode as UTF-8; such names cannot be synced faithfully. */
+  readonly badName: boolean;
+}
+
+/** errno-style failure: code like 'ENOENT', 'EACCES', 'ENOTEMPTY'. */
+export class FsError extends Error {
+  readonly code: string;
+  readonly path: string;
+  constructor(code: string, path: string, message: string) {
+    super(message);
+    this.name = 'FsError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+export interface ReadHandle {
+  /** Reads up to length bytes at position into a fresh buffer; shorter at end of file. */
+  read(position: number, length: number): Promise<Uint8Array>;
+  stat(): Promise<FsStat>;
+  close(): Promise<void>;
+}
+
+export interface WriteHandle {
+  write(data: Uint8Array): Promise<void>;
+  /** Flush file data and metadata to stable storage. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  lstat(path: string): FsStat; // throws FsError
+  readdir(path: string): DirItem[]; // throws FsError
+  readlink(path: string): string;
+  openRead(path: string): Promise<ReadHandle>;
+  /** Create a new file exclusively (fails if it exists), mode 0o600 until chmod. */
+  createExclusive(path: string): Promise<WriteHandle>;
+  rename(from: string, to: string): Promise<void>;
+  /** Hard link; used to keep a replaced file's bytes in history without copying them. */
+  link(existing: string, newPath: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, opts: { readonly recursive: boolean }): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  /**
+   * Make everything written so far under `dir`'s filesystem durable (syncfs). Batched durability:
+   * one call after a batch of temp files, one after their renames, instead of an fsync per file.
+   */
+  syncFilesystem(dir: string): Promise<void>;
+  /** fsync a directory so renames/creates inside it are durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+/** SHA-256 as the scan and apply use it; the node adapter wraps node:crypto. */
+export interface Hasher {
+  update(data: Uint8Array): void;
+  /** Lower-case hex digest; the hasher cannot be used afterwards. */
+  digest(): string;
+}
+
+export type HasherFactory = () => Hasher;

@@ -1,0 +1,264 @@
+import type { Entry, FileEntry } from '../core/entry.ts';
+import { FerryError } from '../core/errors.ts';
+import { checkRelPath, isWithin, joinRel, META_DIR } from '../core/path.ts';
+import type { Problem } from '../core/problem.ts';
+import { bump, emptyVector } from '../core/vv.ts';
+import type { FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
+import { FsError } from '../ports/filesystem.ts';
+import type { IndexChange, IndexRecord, StatStamp } from '../ports/index-store.ts';
+import { hashFile } from './hash-file.ts';
+import type { IgnoreMatcher } from './ignore.ts';
+
+export const DEFAULT_CHUNK_THRESHOLD = 1 << 20;
+
+export interface ScanInput {
+  readonly fs: FileSystem;
+  /** Absolute path of the replica root (a folder). */
+  readonly root: string;
+  readonly replicaId: string;
+  readonly previous: ReadonlyMap<string, IndexRecord>;
+  readonly ignore: IgnoreMatcher;
+  readonly newHasher: HasherFactory;
+  readonly chunkThreshold: number;
+  /** For a single-file root: the only path scanned, relative to `root`. */
+  readonly only?: string;
+}
+
+export interface ScanOutput {
+  readonly records: Map<string, IndexRecord>;
+  readonly changes: IndexChange[];
+  readonly problems: Problem[];
+  readonly unseen: string[];
+  readonly hashedBytes: number;
+}
+
+/**
+ * Walks the root and compares it with the previous index. Only files whose size, mtime, ctime or
+ * inode changed are read again. A local change bumps this replica's counter; a path that vanished
+ * becomes a tombstone; a path that could not be read keeps its old record and is reported (I6).
+ */
+export async function scanTree(input: ScanInput): Promise<ScanOutput> {
+  const s = new Scanner(input);
+  if (input.only !== undefined) await s.visit(input.only);
+  else await s.walkDir('');
+  s.finishDeletions();
+  return {
+    records: s.records,
+    changes: s.changes,
+    problems: s.problems,
+    unseen: s.unseen,
+    hashedBytes: s.hashedBytes,
+  };
+}
+
+class Scanner {
+  readonly records = new Map<string, IndexRecord>();
+  readonly changes: IndexChange[] = [];
+  readonly problems: Problem[] = [];
+  readonly unseen: string[] = [];
+  hashedBytes = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly in_: ScanInput) {}
+
+  private abs(rel: string): string {
+    return rel === '' ? this.in_.root : `${this.in_.root}/${rel}`;
+  }
+
+  private problem(path: string, code: Problem['code'], message: string): void {
+    this.problems.push({ path, code, message });
+  }
+
+  /** Keep the previous record of a path (and its subtree) untouched: this run cannot see it. */
+  private keepUnseen(rel: string): void {
+    this.unseen.push(rel);
+  }
+
+  async walkDir(rel: string): Promise<void> {
+    let items: ReturnType<FileSystem['readdir']>;
+    try {
+      items = this.in_.fs.readdir(this.abs(rel));
+    } catch (e) {
+      if (rel === '') throw rootUnreadable(this.in_.root, e);
+      this.problem(rel, 'unreadable', `cannot list directory: ${errText(e)}`);
+      this.keepUnseen(rel);
+      return;
+    }
+    for (const item of items) {
+      if (rel === '' && item.name === META_DIR) continue;
+      const child = joinRel(rel, item.name);
+      if (item.badName) {
+        this.problem(child, 'bad-name', 'name is not valid UTF-8; rename it to sync it');
+        continue;
+      }
+      const bad = checkRelPath(child);
+      if (bad !== undefined) {
+        this.problem(child, 'bad-name', `cannot sync this name: ${bad}`);
+        this.keepUnseen(child);
+        continue;
+      }
+      if (
+        item.kind !== 'unknown' &&
+        item.kind !== 'special' &&
+        this.in_.ignore.ignores(child, item.kind === 'dir')
+      )
+        continue;
+      await this.visit(child);
+    }
+  }
+
+  async visit(rel: string): Promise<void> {
+    let st: FsStat;
+    try {
+      st = this.in_.fs.lstat(this.abs(rel));
+    } catch (e) {
+      if (e instanceof FsError && e.code === 'ENOENT') return; // gone between readdir and lstat: a deletion
+      this.problem(rel, 'unreadable', `cannot stat: ${errText(e)}`);
+      this.keepUnseen(rel);
+      return;
+    }
+    if (this.in_.ignore.ignores(rel, st.kind === 'dir')) return;
+    this.seen.add(rel);
+    const prev = this.in_.previous.get(rel);
+    switch (st.kind) {
+      case 'dir':
+        this.record(
+          rel,
+          prev,
+          st,
+          prev?.entry.kind === 'dir'
+            ? prev.entry
+            : { kind: 'dir', path: rel, vv: nextVv(prev, this.in_.replicaId) },
+        );
+        await this.walkDir(rel);
+        return;
+      case 'symlink':
+        return this.visitSymlink(rel, prev, st);
+      case 'file':
+        return this.visitFile(rel, prev, st);
+      case 'special':
+        this.problem(rel, 'special-file', 'FIFO, socket or device file: skipped');
+        this.keepUnseen(rel);
+        return;
+    }
+  }
+
+  private visitSymlink(rel: string, prev: IndexRecord | undefined, st: FsStat): void {
+    let target: string;
+    try {
+      target = this.in_.fs.readlink(this.abs(rel));
+    } catch (e) {
+      this.problem(rel, 'unreadable', `cannot read link: ${errText(e)}`);
+      this.keepUnseen(rel);
+      return;
+    }
+    const same = prev?.entry.kind === 'symlink' && prev.entry.target === target;
+    this.record(
+      rel,
+      prev,
+      st,
+      same ? prev.entry : { kind: 'symlink', path: rel, vv: nextVv(prev, this.in_.replicaId), target },
+    );
+  }
+
+  private async visitFile(rel: string, prev: IndexRecord | undefined, st: FsStat): Promise<void> {
+    const exec = (st.mode & 0o111) !== 0;
+    const p = prev?.entry;
+    if (p?.kind === 'file' && prev?.stat && sameStat(prev.stat, st) && p.exec === exec) {
+      this.records.set(rel, prev);
+      return;
+    }
+    let hashed: Awaited<ReturnType<typeof hashFile>>;
+    try {
+      hashed = await hashFile(this.in_.fs, this.abs(rel), {
+        newHasher: this.in_.newHasher,
+        chunkThreshold: this.in_.chunkThreshold,
+        sizeHint: st.size,
+      });
+    } catch (e) {
+      if (e instanceof FsError && e.code === 'ENOENT') {
+        this.seen.delete(rel);
+        return;
+      }
+      this.problem(rel, 'unreadable', `cannot read: ${errText(e)}`);
+      this.keepUnseen(rel);
+      return;
+    }
+    this.hashedBytes += hashed.size;
+    if (!sameStat(stampOf(st), hashed.after) || hashed.size !== st.size) {
+      this.problem(rel, 'changed-during-sync', 'file changed while it was read; it will be synced next run');
+      this.keepUnseen(rel);
+      return;
+    }
+    const unchanged = p?.kind === 'file' && p.hash === hashed.hash && p.exec === exec;
+    const vv = unchanged ? p.vv : nextVv(prev, this.in_.replicaId);
+    const entry: FileEntry = {
+      kind: 'file',
+      path: rel,
+      vv,
+      size: hashed.size,
+      mtime: st.mtime,
+      exec,
+      hash: hashed.hash,
+      ...(hashed.chunks ? { chunks: hashed.chunks } : {}),
+    };
+    this.record(rel, prev, st, entry);
+  }
+
+  private record(rel: string, prev: IndexRecord | undefined, st: FsStat, entry: Entry): void {
+    const rec: IndexRecord = { entry, stat: stampOf(st) };
+    this.records.set(rel, rec);
+    if (!prev || prev.entry !== entry || !prev.stat || !sameStat(prev.stat, st))
+      this.changes.push({ path: rel, record: rec });
+  }
+
+  /** Previous live paths not seen now (and not in an unseen subtree) were deleted: tombstones. */
+  finishDeletions(): void {
+    const only = this.in_.only;
+    for (const [rel, prev] of this.in_.previous) {
+      if (this.seen.has(rel) || this.records.has(rel)) continue;
+      if (only !== undefined && rel !== only) continue;
+      if (this.unseen.some((u) => isWithin(rel, u))) {
+        this.records.set(rel, prev);
+        continue;
+      }
+      if (this.in_.ignore.ignores(rel, prev.entry.kind === 'dir')) {
+        this.changes.push({ path: rel, record: null }); // newly ignored: forget, do not delete
+        continue;
+      }
+      if (prev.entry.kind === 'tombstone') {
+        this.records.set(rel, prev);
+        continue;
+      }
+      const rec: IndexRecord = {
+        entry: { kind: 'tombstone', path: rel, vv: bump(prev.entry.vv, this.in_.replicaId) },
+      };
+      this.records.set(rel, rec);
+      this.changes.push({ path: rel, record: rec });
+    }
+  }
+}
+
+function nextVv(prev: IndexRecord | undefined, replicaId: string) {
+  return bump(prev?.entry.vv ?? emptyVector, replicaId);
+}
+
+export function stampOf(st: FsStat): StatStamp {
+  return { size: st.size, mtime: st.mtime, ctime: st.ctime, ino: st.ino };
+}
+
+export function sameStat(a: StatStamp, b: StatStamp): boolean {
+  return a.size === b.size && a.mtime === b.mtime && a.ctime === b.ctime && a.ino === b.ino;
+}
+
+function errText(e: unknown): string {
+  if (e instanceof FsError) return `${e.code}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+function rootUnreadable(root: string, e: unknown): FerryError {
+  return new FerryError('BAD_ROOT', `cannot read the root folder ${root}: ${errText(e)}`, {
+    hint: 'check that the folder exists and that you may read it',
+    cause: e,
+  });
+}
