@@ -1,0 +1,208 @@
+import type {
+  ApplyOp,
+  ApplyReply,
+  Expect,
+  FinishOptions,
+  OpenInfo,
+  OpenOptions,
+  Piece,
+  ReadReply,
+  ReadRequest,
+  ScanOptions,
+  ScanResult,
+  WriteOp,
+} from '../ports/replica.ts';
+import {
+  bad,
+  bool,
+  bytes,
+  count,
+  entry,
+  entryOf,
+  get,
+  hash,
+  LIMITS,
+  liveEntry,
+  map,
+  num,
+  obj,
+  optional,
+  problem,
+  record,
+  relPath,
+  shortId,
+  statStamp,
+  str,
+} from './validate-data.ts';
+
+/** Validators for the ReplicaPort argument and result shapes (see validate-data.ts for the rules). */
+
+export function openOptions(v: unknown, what: string): OpenOptions {
+  const o = obj(v, what);
+  return {
+    create: bool(get(o, 'create'), `${what}.create`),
+    readOnly: bool(get(o, 'readOnly'), `${what}.readOnly`),
+  };
+}
+
+const peerInfo = (v: unknown, what: string): { label: string; lastSync: number } => {
+  const o = obj(v, what);
+  return {
+    label: str(get(o, 'label'), `${what}.label`, LIMITS.label),
+    lastSync: num(get(o, 'lastSync'), `${what}.lastSync`),
+  };
+};
+
+export function openInfo(v: unknown, what: string): OpenInfo {
+  const o = obj(v, what);
+  return {
+    // Empty when the root has no marker yet (a dry run that may not create one).
+    replicaId: get(o, 'replicaId') === '' ? '' : shortId(get(o, 'replicaId'), `${what}.replicaId`),
+    exists: bool(get(o, 'exists'), `${what}.exists`),
+    fresh: bool(get(o, 'fresh'), `${what}.fresh`),
+    lastSync: optional(get(o, 'lastSync'), `${what}.lastSync`, num),
+    peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, peerInfo),
+    singleFile: bool(get(o, 'singleFile'), `${what}.singleFile`),
+  };
+}
+
+export function scanOptions(v: unknown, what: string): ScanOptions {
+  const o = obj(v, what);
+  const base = {
+    ignore: map(get(o, 'ignore'), `${what}.ignore`, LIMITS.ignoreRules, (x, w) => str(x, w, LIMITS.label)),
+    dryRun: bool(get(o, 'dryRun'), `${what}.dryRun`),
+  };
+  const chunkThreshold = optional(get(o, 'chunkThreshold'), `${what}.chunkThreshold`, count);
+  return chunkThreshold === undefined ? base : { ...base, chunkThreshold };
+}
+
+const statOrNull = (v: unknown, what: string) => (v === null ? null : statStamp(v, what));
+
+export function scanResult(v: unknown, what: string): ScanResult {
+  const o = obj(v, what);
+  const entries = map(get(o, 'entries'), `${what}.entries`, LIMITS.scanEntries, entry);
+  const stats = map(get(o, 'stats'), `${what}.stats`, LIMITS.scanEntries, statOrNull);
+  if (stats.length !== entries.length)
+    bad(`${what}.stats`, `${stats.length} stats for ${entries.length} entries`);
+  return {
+    entries,
+    stats,
+    problems: map(get(o, 'problems'), `${what}.problems`, LIMITS.scanEntries, problem),
+    unseen: map(get(o, 'unseen'), `${what}.unseen`, LIMITS.scanEntries, relPath),
+    hashedBytes: count(get(o, 'hashedBytes'), `${what}.hashedBytes`),
+  };
+}
+
+/** One scan entry with its stat, as carried by `part` messages. */
+export function scanItem(v: unknown, what: string) {
+  const o = obj(v, what);
+  return { entry: entry(get(o, 'entry'), `${what}.entry`), stat: statOrNull(get(o, 'stat'), `${what}.stat`) };
+}
+
+export function readRequest(v: unknown, what: string): ReadRequest {
+  const o = obj(v, what);
+  return {
+    path: relPath(get(o, 'path'), `${what}.path`),
+    offset: count(get(o, 'offset'), `${what}.offset`),
+    length: count(get(o, 'length'), `${what}.length`, LIMITS.piece),
+    hash: hash(get(o, 'hash'), `${what}.hash`),
+  };
+}
+
+export function readReply(v: unknown, what: string): ReadReply {
+  const o = obj(v, what);
+  const ok = bool(get(o, 'ok'), `${what}.ok`);
+  return ok
+    ? { ok, data: bytes(get(o, 'data'), `${what}.data`, LIMITS.piece) }
+    : { ok, problem: problem(get(o, 'problem'), `${what}.problem`) };
+}
+
+export function applyReply(v: unknown, what: string): ApplyReply {
+  const o = obj(v, what);
+  const ok = bool(get(o, 'ok'), `${what}.ok`);
+  const path = relPath(get(o, 'path'), `${what}.path`);
+  return ok
+    ? { ok, path, bytesWritten: count(get(o, 'bytesWritten'), `${what}.bytesWritten`) }
+    : { ok, path, problem: problem(get(o, 'problem'), `${what}.problem`) };
+}
+
+function expect(v: unknown, what: string): Expect {
+  const o = obj(v, what);
+  const kind = get(o, 'kind');
+  if (kind === 'absent') return { kind };
+  if (kind !== 'entry') bad(`${what}.kind`, "expected 'absent' or 'entry'");
+  return {
+    kind,
+    stat: statOrNull(get(o, 'stat'), `${what}.stat`),
+    entry: liveEntry(get(o, 'entry'), `${what}.entry`),
+  };
+}
+
+export function piece(v: unknown, what: string): Piece {
+  const o = obj(v, what);
+  const kind = get(o, 'kind');
+  if (kind === 'data') return { kind, data: bytes(get(o, 'data'), `${what}.data`, LIMITS.piece) };
+  if (kind !== 'local') bad(`${what}.kind`, "expected 'data' or 'local'");
+  return {
+    kind,
+    path: relPath(get(o, 'path'), `${what}.path`),
+    offset: count(get(o, 'offset'), `${what}.offset`),
+    length: count(get(o, 'length'), `${what}.length`),
+    hash: hash(get(o, 'hash'), `${what}.hash`),
+  };
+}
+
+export const pieces = (v: unknown, what: string): Piece[] => map(v, what, LIMITS.batch, piece);
+
+export function writeOp(v: unknown, what: string): WriteOp {
+  const o = obj(v, what);
+  if (get(o, 'op') !== 'write') bad(`${what}.op`, "expected 'write'");
+  return {
+    op: 'write',
+    path: relPath(get(o, 'path'), `${what}.path`),
+    entry: entryOf(get(o, 'entry'), `${what}.entry`, ['file']),
+    expect: expect(get(o, 'expect'), `${what}.expect`),
+    pieces: pieces(get(o, 'pieces'), `${what}.pieces`),
+  };
+}
+
+export function applyOp(v: unknown, what: string): ApplyOp {
+  const o = obj(v, what);
+  const op = get(o, 'op');
+  if (op === 'write') return writeOp(o, what);
+  const path = relPath(get(o, 'path'), `${what}.path`);
+  const e = `${what}.entry`;
+  const x = () => expect(get(o, 'expect'), `${what}.expect`);
+  switch (op) {
+    case 'mkdir':
+      return { op, path, entry: entryOf(get(o, 'entry'), e, ['dir']), expect: x() };
+    case 'symlink':
+      return { op, path, entry: entryOf(get(o, 'entry'), e, ['symlink']), expect: x() };
+    case 'delete':
+      return { op, path, entry: entryOf(get(o, 'entry'), e, ['tombstone']), expect: x() };
+    case 'rename':
+      return {
+        op,
+        path,
+        to: relPath(get(o, 'to'), `${what}.to`),
+        entry: liveEntry(get(o, 'entry'), e),
+        expect: x(),
+      };
+    case 'record':
+      return { op, path, entry: entry(get(o, 'entry'), e) };
+    default:
+      return bad(`${what}.op`, 'unknown operation');
+  }
+}
+
+export function finishOptions(v: unknown, what: string): FinishOptions {
+  const o = obj(v, what);
+  return {
+    dryRun: bool(get(o, 'dryRun'), `${what}.dryRun`),
+    now: num(get(o, 'now'), `${what}.now`),
+    peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, (x, w) => str(x, w, LIMITS.label)),
+  };
+}
+
+export const ignoreFile = (v: unknown, what: string): string | undefined =>
+  optional(v, what, (x, w) => str(x, w, LIMITS.ignoreFile));

@@ -1,0 +1,146 @@
+import type { ClientMessage, ServerMessage } from '../../src/protocol/messages.ts';
+
+/** One valid message of every kind: seeds for validator tests and the fuzzer's mutations. */
+const H = 'c'.repeat(64);
+const file = {
+  kind: 'file',
+  path: 'dir/f.txt',
+  vv: { r1: 3, r2: 1 },
+  size: 5,
+  mtime: 1.25,
+  exec: true,
+  hash: H,
+} as const;
+const chunked = {
+  ...file,
+  path: 'big',
+  size: 7,
+  chunks: [
+    { size: 3, hash: H },
+    { size: 4, hash: H },
+  ],
+} as const;
+const stat = { size: 5, mtime: 2.5, ctime: 3.5, ino: 77 };
+
+export const SAMPLE_CLIENT: readonly ClientMessage[] = [
+  { type: 'hello', protocol: 'ferry', version: 1, software: 'ferry 0.1.0' },
+  { type: 'req', id: 1, method: 'open', opts: { create: true, readOnly: false } },
+  { type: 'req', id: 2, method: 'readIgnoreFile' },
+  {
+    type: 'req',
+    id: 3,
+    method: 'scan',
+    opts: { ignore: ['*.o', '/build'], dryRun: false, chunkThreshold: 1024 },
+  },
+  { type: 'req', id: 4, method: 'read', reqs: [{ path: 'a', offset: 0, length: 10, hash: H }] },
+  {
+    type: 'req',
+    id: 5,
+    method: 'apply',
+    ops: [
+      {
+        op: 'write',
+        path: 'dir/f.txt',
+        entry: file,
+        expect: { kind: 'entry', stat, entry: file },
+        pieces: [{ kind: 'data', data: new Uint8Array([1, 2, 3, 4, 5]) }],
+      },
+      { op: 'mkdir', path: 'dir', entry: { kind: 'dir', path: 'dir', vv: {} }, expect: { kind: 'absent' } },
+      {
+        op: 'symlink',
+        path: 'l',
+        entry: { kind: 'symlink', path: 'l', vv: { r1: 1 }, target: '/abs/../x' },
+        expect: { kind: 'absent' },
+      },
+      {
+        op: 'delete',
+        path: 'gone',
+        entry: { kind: 'tombstone', path: 'gone', vv: { r2: 4 } },
+        expect: { kind: 'entry', stat: null, entry: { kind: 'dir', path: 'gone', vv: {} } },
+      },
+      { op: 'rename', path: 'a', to: 'a (conflict)', entry: chunked, expect: { kind: 'absent' } },
+      { op: 'record', path: 'big', entry: chunked },
+    ],
+  },
+  {
+    type: 'req',
+    id: 6,
+    method: 'beginWrite',
+    op: { op: 'write', path: 'big', entry: chunked, expect: { kind: 'absent' }, pieces: [] },
+  },
+  {
+    type: 'req',
+    id: 7,
+    method: 'appendWrite',
+    path: 'big',
+    pieces: [
+      { kind: 'local', path: 'dir/f.txt', offset: 0, length: 3, hash: H },
+      { kind: 'data', data: new Uint8Array([9]) },
+    ],
+  },
+  { type: 'req', id: 8, method: 'finishWrite', path: 'big' },
+  {
+    type: 'req',
+    id: 9,
+    method: 'finish',
+    opts: { dryRun: false, now: 1700000000000, peers: { r1: 'a', r2: 'host:b' } },
+  },
+  { type: 'req', id: 10, method: 'close' },
+];
+
+export const SAMPLE_SERVER: readonly ServerMessage[] = [
+  { type: 'hello', protocol: 'ferry', version: 1, software: 'ferry 0.1.0' },
+  { type: 'keepalive' },
+  { type: 'error', error: { code: 'PROTOCOL', message: 'bad', hint: 'upgrade' } },
+  {
+    type: 'res',
+    id: 1,
+    method: 'open',
+    ok: true,
+    result: {
+      replicaId: 'r1',
+      exists: true,
+      fresh: true,
+      lastSync: 5,
+      peers: { r2: { label: 'b', lastSync: 4 } },
+      singleFile: false,
+    },
+  },
+  { type: 'res', id: 2, method: 'readIgnoreFile', ok: true, result: '*.tmp' },
+  {
+    type: 'res',
+    id: 3,
+    method: 'scan',
+    ok: true,
+    result: {
+      entries: [file, chunked],
+      stats: [stat, null],
+      problems: [{ path: '', code: 'unreadable', message: 'EIO', root: 'a' }],
+      unseen: ['dir/x'],
+      hashedBytes: 12,
+    },
+  },
+  { type: 'part', id: 3, method: 'scan', items: [{ entry: file, stat }] },
+  {
+    type: 'res',
+    id: 4,
+    method: 'read',
+    ok: true,
+    result: [
+      { ok: true, data: new Uint8Array([7]) },
+      { ok: false, problem: { path: 'a', code: 'changed-during-sync', message: 'm' } },
+    ],
+  },
+  {
+    type: 'res',
+    id: 5,
+    method: 'apply',
+    ok: true,
+    result: [
+      { ok: true, path: 'dir/f.txt', bytesWritten: 5 },
+      { ok: false, path: 'l', problem: { path: 'l', code: 'symlink-escape', message: 'no' } },
+    ],
+  },
+  { type: 'res', id: 6, method: 'beginWrite', ok: true, result: undefined },
+  { type: 'res', id: 8, method: 'finishWrite', ok: false, error: { code: 'LOCKED', message: 'locked' } },
+];
