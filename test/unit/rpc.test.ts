@@ -357,4 +357,33 @@ describe('rpc over a duplex stream', () => {
     assert.deepEqual((got[1] as { type: string; error: { code: string } }).type, 'error');
     assert.deepEqual((got[1] as { error: { code: string } }).error.code, 'PROTOCOL');
   });
+
+  it('server still answers requests read before the client half-closed, then closes the port', async () => {
+    const c2s = new PassThrough();
+    const s2c = new PassThrough();
+    const port = new FakePort();
+    const served = serveReplica(port, { input: c2s, output: s2c });
+    const got: { type: string; id?: number; ok?: boolean }[] = [];
+    const frames = new FrameDecoder();
+    s2c.on('data', (c: Buffer) => {
+      for (const p of frames.push(c)) got.push(decode(p) as { type: string });
+    });
+    c2s.write(encodeFrame(encode(makeHello('t'))));
+    c2s.write(encodeFrame(encode({ type: 'req', id: 1, method: 'readIgnoreFile' })));
+    c2s.end(
+      encodeFrame(
+        encode({ type: 'req', id: 2, method: 'finish', opts: { dryRun: true, now: 3, peers: {} } }),
+      ),
+    );
+    await served;
+    assert.deepEqual(port.log, ['readIgnoreFile', 'finish 3']);
+    assert.equal(port.closed, 1);
+    assert.deepEqual(
+      got.filter((m) => m.type === 'res').map((m) => [m.id, m.ok]),
+      [
+        [1, true],
+        [2, true],
+      ],
+    );
+  });
 });

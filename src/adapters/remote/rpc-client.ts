@@ -228,7 +228,8 @@ export class RemoteReplica implements ReplicaPort {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(err);
-    if (err.code !== 'TRANSPORT') this.#link.end();
+    // Tell the agent we are done; the owner of the stream (ssh child) tears down the rest.
+    this.#link.end();
   }
 }
 
