@@ -368,6 +368,7 @@ describe('rpc over a duplex stream', () => {
     s2c.on('data', (c: Buffer) => {
       for (const p of frames.push(c)) got.push(decode(p) as { type: string });
     });
+    const ended = new Promise((r) => s2c.on('end', r));
     c2s.write(encodeFrame(encode(makeHello('t'))));
     c2s.write(encodeFrame(encode({ type: 'req', id: 1, method: 'readIgnoreFile' })));
     c2s.end(
@@ -376,6 +377,7 @@ describe('rpc over a duplex stream', () => {
       ),
     );
     await served;
+    await ended;
     assert.deepEqual(port.log, ['readIgnoreFile', 'finish 3']);
     assert.equal(port.closed, 1);
     assert.deepEqual(
