@@ -124,6 +124,8 @@ export async function applyOps(
   for (let i = 0; i < ops.length; i += BATCH_OPS) {
     const batch = ops.slice(i, i + BATCH_OPS);
     const replies = await view.port.apply(batch);
-    replies.forEach((reply, j) => report(ctx, r, batch[j] as ApplyOp, reply, quiet));
+    replies.forEach((reply, j) => {
+      report(ctx, r, batch[j] as ApplyOp, reply, quiet);
+    });
   }
 }

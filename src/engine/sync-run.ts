@@ -125,7 +125,9 @@ function execContext(
   const views: ReplicaView[] = replicas.map((port, i) => {
     const scan = scans[i] as ScanResult;
     const stats = new Map<string, StatStamp | null>();
-    scan.entries.forEach((e, k) => stats.set(e.path, scan.stats[k] ?? null));
+    scan.entries.forEach((e, k) => {
+      stats.set(e.path, scan.stats[k] ?? null);
+    });
     return { port, stats, content: new ContentIndex(scan.entries) };
   });
   const owners = new Map<string, { replica: number; path: string }[]>();

@@ -38,7 +38,9 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
     bytes = 0;
     await inFlight;
     inFlight = view.port.apply(ops.map((o) => o.op)).then((replies) => {
-      replies.forEach((reply, i) => report(ctx, r, ops[i]?.op as WriteOp, reply));
+      replies.forEach((reply, i) => {
+        report(ctx, r, ops[i]?.op as WriteOp, reply);
+      });
     });
   };
   for (const p of small) {
