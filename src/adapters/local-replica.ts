@@ -53,6 +53,8 @@ export class LocalReplica implements ReplicaPort {
   private readonly staged = new Map<string, { op: WriteOp; tmp: TempFile }>();
   private tempCounter = 0;
   private appendedSinceCompact = 0;
+  /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
+  private pending: IndexChange[] = [];
 
   constructor(
     readonly label: string,
@@ -172,7 +174,7 @@ export class LocalReplica implements ReplicaPort {
 
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     const { replies, changes } = await applyBatch(this.env(), ops);
-    await this.persist(changes);
+    await this.recordApplied(changes);
     return replies;
   }
 
@@ -208,12 +210,13 @@ export class LocalReplica implements ReplicaPort {
         },
       };
     const { replies, changes } = await applyBatch({ ...this.env(), staged: { path, tmp: s.tmp } }, [s.op]);
-    await this.persist(changes);
+    await this.recordApplied(changes);
     return replies[0] ?? { ok: false, path, problem: { path, code: 'write-failed', message: 'no reply' } };
   }
 
   async finish(opts: FinishOptions): Promise<void> {
     if (opts.dryRun || !this.store || !this.meta) return;
+    await this.flushApplied();
     const peers = { ...this.meta.peers };
     for (const [id, label] of Object.entries(opts.peers))
       if (id !== this.meta.replicaId) peers[id] = { label, lastSync: opts.now };
@@ -228,13 +231,37 @@ export class LocalReplica implements ReplicaPort {
   async close(): Promise<void> {
     for (const s of this.staged.values()) await s.tmp.discard();
     this.staged.clear();
+    try {
+      await this.flushApplied();
+    } catch {
+      // unrecorded changes are found again by the next scan as equal content (I3)
+    }
     await this.store?.close();
     this.store = undefined;
     this.release?.();
     this.release = undefined;
   }
 
-  /** Index changes are appended only after their bytes are durable (the caller's contract, I3). */
+  /** Applied changes are visible in memory at once and reach the index after the next sync. */
+  private async recordApplied(changes: readonly IndexChange[]): Promise<void> {
+    for (const c of changes) {
+      if (c.record) this.records.set(c.path, c.record);
+      else this.records.delete(c.path);
+    }
+    this.pending.push(...changes);
+    if (this.pending.length >= 50_000) await this.flushApplied();
+  }
+
+  /** One filesystem sync makes every rename so far durable; only then are they recorded (I3). */
+  private async flushApplied(): Promise<void> {
+    if (this.pending.length === 0 || !this.store) return;
+    await this.deps.fs.syncFilesystem(this.layout.root);
+    const changes = this.pending;
+    this.pending = [];
+    await this.persist(changes);
+  }
+
+  /** Appends to the index; callers guarantee the changes describe durable state. */
   private async persist(changes: readonly IndexChange[]): Promise<void> {
     if (changes.length === 0 || !this.store) return;
     await this.store.append(changes);

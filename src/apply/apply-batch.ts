@@ -23,15 +23,18 @@ export interface ApplyEnv {
 
 export interface BatchResult {
   readonly replies: ApplyReply[];
-  /** Index changes for what is now durable on disk (I3): append them after this resolves. */
+  /**
+   * Index changes for what was applied. The new contents are durable, the renames that put them
+   * in place not yet: the caller must sync the filesystem before recording these (I3).
+   */
   readonly changes: IndexChange[];
 }
 
 /**
  * Applies ops in order with batched durability: all new file contents are written to temp files
- * and verified, made durable with one filesystem sync, then renamed into place after a fresh
- * I4 check each, and the renames are made durable with a second sync before any index change is
- * returned. A crash at any point leaves old or new content at every path, never a torn file.
+ * and verified, made durable with one filesystem sync, then renamed into place after a fresh I4
+ * check each. A crash at any point leaves old or new content at every path, never a torn file;
+ * the caller makes the renames durable (one more sync) before it records the returned changes.
  */
 export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promise<BatchResult> {
   const guard = new AncestorGuard(env.fs, env.root);
@@ -45,7 +48,6 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
   }
   if (prepared.size > 0) await env.fs.syncFilesystem(env.tmpDir);
   const changes: IndexChange[] = [];
-  let touched = false;
   for (const [i, op] of ops.entries()) {
     if (replies[i]) continue;
     try {
@@ -53,7 +55,6 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
       if ('code' in out) replies[i] = fail(op.path, out);
       else {
         changes.push(...out.changes);
-        touched ||= op.op !== 'record';
         replies[i] = { ok: true, path: op.path, bytesWritten: out.bytes };
       }
     } catch (e) {
@@ -61,7 +62,6 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
       replies[i] = fail(op.path, { path: op.path, code: 'write-failed', message: errText(e) });
     }
   }
-  if (touched) await env.fs.syncFilesystem(env.root);
   return { replies: replies.map((r, i) => r ?? fail(ops[i]?.path ?? '', internal())), changes };
 }
 

@@ -32,9 +32,9 @@ function changed(path: string, why: string): Problem {
 
 export function lstatOrUndefined(fs: FileSystem, abs: string): FsStat | undefined {
   try {
-    return fs.lstat(abs);
+    return fs.lstatIfExists(abs);
   } catch (e) {
-    if (e instanceof FsError && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return undefined;
+    if (e instanceof FsError && e.code === 'ENOTDIR') return undefined;
     throw e;
   }
 }

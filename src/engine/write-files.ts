@@ -8,8 +8,8 @@ import { type ExecContext, expectFor, report } from './exec-context.ts';
 type FilePut = Extract<Action, { type: 'put' }> & { entry: FileEntry };
 
 /** Up to this many bytes travel per batch of small files, or per message of a large file. */
-const BATCH_BYTES = 8 << 20;
-const BATCH_FILES = 500;
+const BATCH_BYTES = 16 << 20;
+const BATCH_FILES = 2000;
 
 interface Planned {
   readonly put: FilePut;

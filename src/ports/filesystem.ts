@@ -52,6 +52,8 @@ export interface WriteHandle {
 
 export interface FileSystem {
   lstat(path: string): FsStat; // throws FsError
+  /** Like lstat, but undefined for a path that does not exist (no exception: absence is common). */
+  lstatIfExists(path: string): FsStat | undefined;
   readdir(path: string): DirItem[]; // throws FsError
   readlink(path: string): string;
   openRead(path: string): Promise<ReadHandle>;

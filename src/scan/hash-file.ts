@@ -26,13 +26,14 @@ export async function hashFile(
     const whole = opts.newHasher();
     const chunked = opts.sizeHint >= opts.chunkThreshold ? new ChunkHasher(opts.newHasher) : undefined;
     let pos = 0;
-    for (;;) {
-      const block = await h.read(pos, BLOCK);
+    // Read exactly the size the walk saw (small files: one right-sized buffer); growth or
+    // shrinkage is caught by comparing the stat after reading.
+    while (pos < opts.sizeHint) {
+      const block = await h.read(pos, Math.min(BLOCK, opts.sizeHint - pos));
       if (block.length === 0) break;
       whole.update(block);
       chunked?.push(block);
       pos += block.length;
-      if (block.length < BLOCK) break;
     }
     const after = await h.stat();
     const chunks = chunked?.end();
