@@ -37,6 +37,14 @@ export interface ReplicaLayout {
   readonly only?: string;
 }
 
+/**
+ * Temp files must be on the tree's filesystem (atomic rename, I2): `<meta>/tmp` for folders; for a
+ * single file, its own folder with a `.<name>.ferry-tmp-` prefix (the state dir may be elsewhere).
+ */
+function tempPlace(layout: ReplicaLayout): { dir: string; prefix: string } {
+  return layout.only === undefined ? { dir: `${layout.meta}/tmp`, prefix: '' } : { dir: layout.root, prefix: `.${layout.only}.ferry-tmp-` };
+}
+
 export interface LocalReplicaDeps {
   readonly fs: FileSystem;
   readonly newHasher: HasherFactory;
@@ -87,6 +95,7 @@ export class LocalReplica implements ReplicaPort {
       };
     }
     fs.mkdirSync(`${meta}/tmp`, { recursive: true });
+    if (this.layout.only !== undefined) fs.mkdirSync(root, { recursive: true });
     if (!opts.readOnly) this.release = takeLock(`${meta}/lock`, this.label);
     this.store = openLogIndexStore(`${meta}/index`);
     const snap = await this.store.load();
@@ -109,7 +118,7 @@ export class LocalReplica implements ReplicaPort {
       this.meta = snap?.meta ?? { replicaId: marker, createdAt: this.deps.now(), peers: {} };
       this.records = new Map(snap?.records ?? []);
     }
-    if (!opts.readOnly) cleanTemp(`${meta}/tmp`);
+    if (!opts.readOnly) cleanTemp(tempPlace(this.layout));
     return {
       replicaId: this.meta.replicaId,
       exists: true,
@@ -159,16 +168,17 @@ export class LocalReplica implements ReplicaPort {
 
   private env() {
     const meta = this.layout.meta;
+    const tmp = tempPlace(this.layout);
     this.history ??= new History(this.deps.fs, `${meta}/history/${runStamp(this.deps.now())}`);
     return {
       fs: this.deps.fs,
       root: this.layout.root,
-      tmpDir: `${meta}/tmp`,
+      tmpDir: tmp.dir,
       history: this.history,
       newHasher: this.deps.newHasher,
       umask: currentUmask,
       currentRecord: (p: string) => this.records.get(p),
-      tempName: () => `${process.pid}-${++this.tempCounter}`,
+      tempName: () => `${tmp.prefix}${process.pid}-${++this.tempCounter}`,
     };
   }
 
@@ -305,8 +315,11 @@ function writeMarker(p: string, id: string): void {
   fs.renameSync(tmp, p);
 }
 
-function cleanTemp(dir: string): void {
-  for (const name of fs.readdirSync(dir)) fs.rmSync(`${dir}/${name}`, { force: true, recursive: true });
+/** Temp files left by an interrupted run are never visible content: remove them (we hold the lock). */
+function cleanTemp(place: { dir: string; prefix: string }): void {
+  for (const name of fs.readdirSync(place.dir)) {
+    if (name.startsWith(place.prefix)) fs.rmSync(`${place.dir}/${name}`, { force: true, recursive: true });
+  }
 }
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
