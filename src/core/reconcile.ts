@@ -100,8 +100,20 @@ function groupByContent(ents: readonly (Entry | undefined)[], idx: readonly numb
   return groups;
 }
 
+/** The common case of a no-op run: every replica holds the same version. Nothing to decide. */
+function settled(ents: readonly (Entry | undefined)[]): boolean {
+  const first = ents[0];
+  if (first === undefined) return false;
+  for (let i = 1; i < ents.length; i++) {
+    const e = ents[i];
+    if (e === undefined || !sameContent(first, e) || compare(first.vv, e.vv) !== 'equal') return false;
+  }
+  return true;
+}
+
 function resolvePath(p: string, ctx: PathContext): void {
   const ents = entriesAt(p, ctx);
+  if (settled(ents)) return;
   const vv = mergedVector(ents);
   if (ctx.opts.mode === 'mirror') {
     const src = ents[0];
@@ -212,7 +224,7 @@ function emitActions(ctx: PathContext, frozen: (p: string) => boolean): Action[]
       vacated.add(`${r}\0${f.moveFrom.path}`);
     }
   }
-  for (const [p, f] of [...ctx.finals].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+  for (const [p, f] of ctx.finals) {
     if (frozen(p)) continue;
     const ents = entriesAt(p, ctx);
     const sources = ents.flatMap((e, i) => (e && sameContent(e, f.entry) ? [i] : []));

@@ -88,8 +88,10 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   if (opts.dryRun) {
     for (const item of items) opts.emit(item);
   } else {
-    const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, items.length);
-    await execute(plan.actions, ctx);
+    if (plan.actions.length > 0) {
+      const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, items.length);
+      await execute(plan.actions, ctx);
+    }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
     await Promise.all(replicas.map((r) => r.finish({ dryRun: false, now: opts.now(), peers })));
   }
