@@ -14,7 +14,7 @@ export function conflictCopyName(
   const dir = parentOf(path);
   const base = baseName(path);
   const dot = base.lastIndexOf('.');
-  const hasExt = dot > 0 && dot < base.length - 1;
+  const hasExt = dot > 0 && dot < base.length - 1 && byteLength(base.slice(dot)) <= 32; // a long tail is no extension
   const stem = hasExt ? base.slice(0, dot) : base;
   const ext = hasExt ? base.slice(dot) : '';
   const tag = `.sync-conflict-${stamp(mtimeMs)}-${replicaId}`;
