@@ -57,6 +57,16 @@ test('concurrent edits on 2 of 3 roots: both kept on every root, deterministic n
   assert.equal(doneSummary(r.stdout).conflicts, 3);
 
   const stamp = '20210304-050607';
+  const notes = conflicts
+    .map((e) => e.conflict as Record<string, unknown>)
+    .find((c) => c.path === 'notes.txt');
+  assert.deepEqual(notes, {
+    path: 'notes.txt',
+    loserMadeBy: idA,
+    winnerMadeBy: replicaId(B),
+    keptAs: `notes.sync-conflict-${stamp}-${idA}.txt`,
+    rule: 'keep-both',
+  });
   const expected = {
     '.bashrc': 'B rc',
     [`.bashrc.sync-conflict-${stamp}-${idA}`]: 'A rc',
@@ -151,8 +161,20 @@ test('--conflict newest keeps the newer version and puts the other into history'
   setMtime(join(A, 'f.txt'), T_OLD);
   fs.writeFileSync(join(B, 'f.txt'), 'newer B');
   setMtime(join(B, 'f.txt'), T_NEW);
-  const r = await runFerry(['sync', '--conflict', 'newest', A, B, C]);
+  const r = await runFerry(['sync', '--json', '--conflict', 'newest', A, B, C]);
   assert.ok(r.code === 0 || r.code === 1, out(r));
+  assert.deepEqual(
+    eventsOf(r.stdout, 'conflict').map((e) => e.conflict),
+    [
+      {
+        path: 'f.txt',
+        loserMadeBy: replicaId(A),
+        winnerMadeBy: replicaId(B),
+        keptAs: 'history',
+        rule: 'newest',
+      },
+    ],
+  );
   for (const root of [A, B, C]) {
     assert.deepEqual(readTree(root), { 'f.txt': 'newer B' }, root);
     assert.deepEqual(conflictCopies(root), []);
