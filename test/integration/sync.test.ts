@@ -433,3 +433,53 @@ test('a file replaced by a folder and a folder by a file sync across roots', asy
   assert.deepEqual(historyFiles(B).thing, ['was a file']);
   assert.deepEqual(historyFiles(B)['box/inside.txt'], ['in']);
 });
+
+test('a path excluded after it was synced is forgotten, never deleted on the other roots', async (t) => {
+  const d = scratch(t, 'newlyignored');
+  const A = join(d, 'A');
+  const B = join(d, 'B');
+  writeTree(A, { 'app.log': 'log v1', 'keep.txt': 'keep' });
+  let r = await runFerry(['sync', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  fs.rmSync(join(A, 'app.log'));
+  fs.writeFileSync(join(A, 'keep.txt'), 'keep v2');
+  r = await runFerry(['sync', '--exclude', '*.log', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(fs.readFileSync(join(B, 'app.log'), 'utf8'), 'log v1', 'an ignored path is never deleted');
+  assert.equal(fs.readFileSync(join(B, 'keep.txt'), 'utf8'), 'keep v2');
+});
+
+test('large files: a small change in the middle and a rename reuse the bytes already there', async (t) => {
+  const d = scratch(t, 'delta');
+  const A = join(d, 'A');
+  const B = join(d, 'B');
+  const big = Buffer.alloc(6 * 1024 * 1024);
+  let x = 12345;
+  for (let i = 0; i < big.length; i += 4) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    big.writeUInt32LE(x, i);
+  }
+  writeTree(A, { 'big.bin': big });
+  let r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(doneSummary(r.stdout).bytesTransferred, big.length);
+
+  Buffer.from('a small edit in the middle of a big file').copy(big, 3 * 1024 * 1024);
+  fs.writeFileSync(join(A, 'big.bin'), big);
+  r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  let s = doneSummary(r.stdout);
+  assert.ok(s.bytesTransferred < 1024 * 1024, `sent ${s.bytesTransferred}`);
+  assert.ok(s.bytesReused > 4 * 1024 * 1024, `reused ${s.bytesReused}`);
+  assert.ok(fs.readFileSync(join(B, 'big.bin')).equals(big));
+  assert.equal(historyFiles(B)['big.bin']?.length, 1, 'the replaced version is in history');
+
+  fs.mkdirSync(join(A, 'moved'));
+  fs.renameSync(join(A, 'big.bin'), join(A, 'moved', 'renamed.bin'));
+  r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  s = doneSummary(r.stdout);
+  assert.equal(s.bytesTransferred, 0);
+  assert.ok(fs.readFileSync(join(B, 'moved', 'renamed.bin')).equals(big));
+  assert.equal(fs.existsSync(join(B, 'big.bin')), false);
+});
