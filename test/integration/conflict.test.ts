@@ -310,3 +310,27 @@ test('--mode mirror: the first root wins, target-only files go to the target his
   assert.ok(historyContents(C).includes('stray'));
   for (const root of [A, B, C]) assert.deepEqual(conflictCopies(root), []);
 });
+
+test('folder replaced by a symlink on one root while a file is added inside on another: both kept, makers named right', async (t) => {
+  const d = scratch(t, 'dirlink');
+  const [A, B] = roots(d, 'A', 'B') as [string, string];
+  const outside = join(d, 'outside');
+  fs.mkdirSync(outside);
+  writeTree(A, { d: { 'one.txt': 'one' } });
+  await syncOk(A, B);
+  fs.rmSync(join(B, 'd'), { recursive: true });
+  fs.symlinkSync('../outside', join(B, 'd'));
+  fs.writeFileSync(join(A, 'd', 'new.txt'), 'new on A');
+  const r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 1, out(r));
+  assert.deepEqual(fs.readdirSync(outside), []);
+  const want = readTree(A);
+  assert.deepEqual(readTree(B), want);
+  assert.equal(want['d/new.txt'], 'new on A');
+  const copy = Object.entries(want).find(([p]) => p.startsWith('d.sync-conflict-'));
+  assert.deepEqual(copy?.[1], { link: '../outside' }, 'the symlink is kept as a conflict copy');
+  const [c] = eventsOf(r.stdout, 'conflict').map((e) => e.conflict as Record<string, unknown>);
+  // The folder that keeps the name holds A's new file; the link was B's change.
+  assert.equal(c?.loserMadeBy, replicaId(B));
+  assert.equal(c?.winnerMadeBy, replicaId(A), `winner and loser both reported as ${String(c?.loserMadeBy)}`);
+});
