@@ -85,19 +85,32 @@ function maxima(ents: readonly (Entry | undefined)[]): number[] {
 }
 
 interface Group {
-  readonly entry: Entry;
+  entry: Entry;
   readonly holders: number[];
 }
 
+/**
+ * Versions with equal content form one group. Its representative must not depend on the order
+ * replicas were listed in (I7): the newest mtime among the holders, with the holders' vectors merged.
+ */
 function groupByContent(ents: readonly (Entry | undefined)[], idx: readonly number[]): Group[] {
   const groups: Group[] = [];
   for (const i of idx) {
     const e = ents[i] as Entry;
     const g = groups.find((x) => sameContent(x.entry, e));
-    if (g) g.holders.push(i);
-    else groups.push({ entry: e, holders: [i] });
+    if (!g) {
+      groups.push({ entry: e, holders: [i] });
+      continue;
+    }
+    g.holders.push(i);
+    const newer = mtimeOf(e) > mtimeOf(g.entry) ? e : g.entry;
+    g.entry = { ...newer, vv: merge(g.entry.vv, e.vv) };
   }
   return groups;
+}
+
+function mtimeOf(e: Entry): number {
+  return e.kind === 'file' ? e.mtime : 0;
 }
 
 /** The common case of a no-op run: every replica holds the same version. Nothing to decide. */
@@ -194,10 +207,14 @@ function fixAncestors(ctx: PathContext): void {
     const vv = mergedVector(ents);
     if (isLive(f.entry)) {
       const holders = ents.flatMap((e, i) => (e && sameContent(e, f.entry) ? [i] : []));
+      const others = ents.flatMap((e, i) => (e && !holders.includes(i) ? [i] : []));
+      const fileVv = mergedVector(holders.map((i) => ents[i]));
+      const dirVv = mergedVector(others.map((i) => ents[i]));
       const clashing: Group = { entry: f.entry, holders };
-      const loserMadeBy = madeBy(f.entry.vv, {}, ctx.replicas, holders);
+      const loserMadeBy = madeBy(fileVv, dirVv, ctx.replicas, holders);
+      const winnerMadeBy = madeBy(dirVv, fileVv, ctx.replicas, others);
       const keptAs = addConflictCopy(a, clashing, loserMadeBy, ctx);
-      ctx.conflicts.push({ path: a, loserMadeBy, winnerMadeBy: loserMadeBy, keptAs, rule: 'keep-both' });
+      ctx.conflicts.push({ path: a, loserMadeBy, winnerMadeBy, keptAs, rule: 'keep-both' });
     } else {
       ctx.resurrected.push(a);
     }
