@@ -42,7 +42,9 @@ export interface ReplicaLayout {
  * single file, its own folder with a `.<name>.ferry-tmp-` prefix (the state dir may be elsewhere).
  */
 function tempPlace(layout: ReplicaLayout): { dir: string; prefix: string } {
-  return layout.only === undefined ? { dir: `${layout.meta}/tmp`, prefix: '' } : { dir: layout.root, prefix: `.${layout.only}.ferry-tmp-` };
+  return layout.only === undefined
+    ? { dir: `${layout.meta}/tmp`, prefix: '' }
+    : { dir: layout.root, prefix: `.${layout.only}.ferry-tmp-` };
 }
 
 export interface LocalReplicaDeps {
@@ -63,6 +65,7 @@ export class LocalReplica implements ReplicaPort {
   private appendedSinceCompact = 0;
   /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
   private pending: IndexChange[] = [];
+  private durable = true;
 
   constructor(
     readonly label: string,
@@ -83,6 +86,7 @@ export class LocalReplica implements ReplicaPort {
         hint: 'give a folder, or a file to sync a single file',
       });
     }
+    this.durable = opts.durable ?? true;
     const marker = readMarker(this.markerPath);
     if (marker === undefined && (!opts.create || opts.readOnly)) {
       return {
@@ -174,6 +178,7 @@ export class LocalReplica implements ReplicaPort {
       fs: this.deps.fs,
       root: this.layout.root,
       tmpDir: tmp.dir,
+      durable: this.durable,
       history: this.history,
       newHasher: this.deps.newHasher,
       umask: currentUmask,
@@ -265,7 +270,7 @@ export class LocalReplica implements ReplicaPort {
   /** One filesystem sync makes every rename so far durable; only then are they recorded (I3). */
   private async flushApplied(): Promise<void> {
     if (this.pending.length === 0 || !this.store) return;
-    await this.deps.fs.syncFilesystem(this.layout.root);
+    if (this.durable) await this.deps.fs.syncFilesystem(this.layout.root);
     const changes = this.pending;
     this.pending = [];
     await this.persist(changes);

@@ -15,6 +15,8 @@ export interface SyncOptions {
   readonly excludes?: readonly string[];
   readonly onEvent?: EventSink;
   readonly clock?: Clock;
+  /** false = --no-fsync (see README). */
+  readonly durable?: boolean;
 }
 
 /** `ferry sync`: bring every root to the same state, losing nothing (README "Safety"). */
@@ -33,6 +35,7 @@ export async function sync(roots: readonly string[], opts: SyncOptions = {}): Pr
     excludes: opts.excludes ?? [],
     now: () => clock.now(),
     emit: opts.onEvent ?? (() => {}),
+    durable: opts.durable ?? true,
   });
 }
 

@@ -17,6 +17,8 @@ export interface ApplyEnv {
   readonly umask: number;
   readonly currentRecord: (path: string) => IndexRecord | undefined;
   readonly tempName: () => string;
+  /** false: skip the filesystem syncs (--no-fsync); renames stay atomic. */
+  readonly durable: boolean;
   /** A large file already assembled by beginWrite/appendWrite, to be sealed and committed. */
   readonly staged?: { readonly path: string; readonly tmp: TempFile };
 }
@@ -46,7 +48,7 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
     if (r instanceof TempFile) prepared.set(i, r);
     else replies[i] = fail(op.path, r);
   }
-  if (prepared.size > 0) await env.fs.syncFilesystem(env.tmpDir);
+  if (prepared.size > 0 && env.durable) await env.fs.syncFilesystem(env.tmpDir);
   const changes: IndexChange[] = [];
   for (const [i, op] of ops.entries()) {
     if (replies[i]) continue;

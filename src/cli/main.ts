@@ -35,6 +35,10 @@ function program(): Command {
     )
     .option('--conflict <rule>', 'keep-both | newest | prefer=ROOT', 'keep-both')
     .option('--force', 'allow a run that deletes more than half of a root')
+    .option(
+      '--no-fsync',
+      'skip the durability syncs: faster; a killed ferry still tears nothing, a power loss may',
+    )
     .action(async (roots: string[], o) => {
       process.exitCode = await runSyncCommand(roots, o);
     });

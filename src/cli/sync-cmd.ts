@@ -15,6 +15,7 @@ export interface SyncFlags {
   readonly mode: SyncMode;
   readonly conflict: string;
   readonly force?: boolean;
+  readonly fsync: boolean;
 }
 
 export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<number> {
@@ -36,6 +37,7 @@ export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<num
       dryRun: f.dryRun ?? false,
       force: f.force ?? false,
       excludes: f.exclude,
+      durable: f.fsync,
       onEvent: render,
     });
     return s.problems > 0 || s.conflicts > 0 ? EXIT.partial : EXIT.ok;

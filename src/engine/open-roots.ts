@@ -9,9 +9,11 @@ import type { OpenInfo, ReplicaPort } from '../ports/replica.ts';
  */
 export async function openRoots(
   replicas: readonly ReplicaPort[],
-  opts: { readonly dryRun: boolean },
+  opts: { readonly dryRun: boolean; readonly durable: boolean },
 ): Promise<OpenInfo[]> {
-  const first = await Promise.all(replicas.map((r) => r.open({ create: false, readOnly: opts.dryRun })));
+  const first = await Promise.all(
+    replicas.map((r) => r.open({ create: false, readOnly: opts.dryRun, durable: opts.durable })),
+  );
   const remembered = new Map<string, string>(); // label -> replica id remembered by some peer
   for (const info of first) {
     for (const [id, p] of Object.entries(info.peers)) remembered.set(p.label, id);
@@ -53,7 +55,9 @@ export async function openRoots(
   if (opts.dryRun) return first;
   return Promise.all(
     first.map((info, i) =>
-      info.replicaId === '' ? (replicas[i] as ReplicaPort).open({ create: true, readOnly: false }) : info,
+      info.replicaId === ''
+        ? (replicas[i] as ReplicaPort).open({ create: true, readOnly: false, durable: opts.durable })
+        : info,
     ),
   );
 }

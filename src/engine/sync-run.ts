@@ -20,6 +20,8 @@ export interface SyncRunOptions {
   readonly now: () => number;
   readonly emit: EventSink;
   readonly chunkThreshold?: number;
+  /** See OpenOptions.durable; default true. */
+  readonly durable?: boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOpt
 }
 
 async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<SyncSummary> {
-  const infos = await openRoots(replicas, { dryRun: opts.dryRun });
+  const infos = await openRoots(replicas, { dryRun: opts.dryRun, durable: opts.durable ?? true });
   const ids = infos.map((info, i) => info.replicaId || `new${i}`);
   opts.emit({
     type: 'start',

@@ -44,6 +44,12 @@ export interface OpenOptions {
   readonly create: boolean;
   /** Write nothing, take no lock: used by dry runs. */
   readonly readOnly: boolean;
+  /**
+   * Make every applied change durable before recording it (default true). false (--no-fsync)
+   * keeps temp-file + rename, so a killed ferry still never leaves a torn file, but a power loss
+   * may lose the last writes; for throwaway copies and benchmarks against tools that never sync.
+   */
+  readonly durable?: boolean;
 }
 
 export interface OpenInfo {

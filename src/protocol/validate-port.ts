@@ -42,6 +42,7 @@ export function openOptions(v: unknown, what: string): OpenOptions {
   return {
     create: bool(get(o, 'create'), `${what}.create`),
     readOnly: bool(get(o, 'readOnly'), `${what}.readOnly`),
+    ...(get(o, 'durable') === undefined ? {} : { durable: bool(get(o, 'durable'), `${what}.durable`) }),
   };
 }
 

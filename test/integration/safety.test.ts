@@ -335,6 +335,7 @@ function makeEnv(root: string, fsys: FileSystem = nodeFileSystem): ApplyEnv {
     fs: fsys,
     root,
     tmpDir: join(meta, 'tmp'),
+    durable: true,
     history: new History(fsys, join(meta, 'history', 'run')),
     newHasher: sha256,
     umask: 0o022,
