@@ -1,4 +1,5 @@
 import { systemClock } from '../adapters/system-clock.ts';
+import { FerryError } from '../core/errors.ts';
 import { baseName } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { openReplicas } from './roots.ts';
@@ -28,6 +29,9 @@ export async function status(root: string): Promise<StatusReport> {
   if (!replica) throw new Error('no replica');
   try {
     const info = await replica.open({ create: false, readOnly: true });
+    if (!info.exists) {
+      throw new FerryError('BAD_ROOT', `${replica.label} does not exist`, { hint: 'give the path of a folder or file that ferry syncs' });
+    }
     const scan = await replica.scan({ ignore: [], dryRun: true });
     const conflicts: OpenConflict[] = [];
     for (const e of scan.entries) {
