@@ -159,3 +159,12 @@ test('status escapes odd names in conflict copies and problems', async (t) => {
   assert.equal(js.conflicts[0]?.madeBy, replicaId(A));
   assert.equal(js.conflicts[0]?.madeByLabel, A);
 });
+
+test('status of a path that does not exist exits 2 and names it', async (t) => {
+  const dir = scratch(t);
+  const missing = join(dir, 'no-such-root');
+  const r = await runFerry(['status', missing]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no-such-root does not exist/);
+  assert.equal(fs.existsSync(missing), false);
+});
