@@ -106,7 +106,8 @@ export function readRequest(v: unknown, what: string): ReadRequest {
     path: relPath(get(o, 'path'), `${what}.path`),
     offset: count(get(o, 'offset'), `${what}.offset`),
     length: count(get(o, 'length'), `${what}.length`, LIMITS.piece),
-    hash: hash(get(o, 'hash'), `${what}.hash`),
+    // Optional (ports/replica.ts): whole-file reads are verified by the receiver instead.
+    ...(get(o, 'hash') === undefined ? {} : { hash: hash(get(o, 'hash'), `${what}.hash`) }),
   };
 }
 
