@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { LocalReplica, type ReplicaLayout } from '../adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../adapters/node-fs.ts';
+import { SshReplica } from '../adapters/ssh/ssh-replica.ts';
 import { FerryError } from '../core/errors.ts';
 import { META_DIR } from '../core/path.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -97,26 +98,54 @@ export function openLocal(label: string, layout: ReplicaLayout, clock: Clock): R
   return new LocalReplica(label, layout, { fs: nodeFileSystem, newHasher: sha256, now: () => clock.now() });
 }
 
-export function openReplicas(specs: readonly string[], clock: Clock): ReplicaPort[] {
+/** How remote roots are reached (`-e/--ssh`, FERRY_RSH, `--remote-ferry`). */
+export interface RemoteOptions {
+  /** The ssh command, split like rsync's `-e`; default `ssh`. */
+  readonly ssh?: string;
+  /** The program to run on the far side instead of looking for ferry or node there. */
+  readonly remoteFerry?: string;
+  /** A link silent this long while a reply is awaited is dead (default 30 s). */
+  readonly linkTimeoutMs?: number;
+}
+
+export function openReplicas(
+  specs: readonly string[],
+  clock: Clock,
+  remote: RemoteOptions = {},
+): ReplicaPort[] {
   const roots = specs.map(parseRoot);
-  const remote = roots.find((r) => r.kind === 'ssh');
-  if (remote) {
-    throw new FerryError(
-      'USAGE',
-      `${remote.host}:${remote.path}: roots on other hosts are not supported by this version of ferry`,
-      {
-        hint: 'use local paths (a path containing a colon can be written as ./name:with:colons)',
-      },
-    );
-  }
-  const paths = roots.map((r) => r.path);
+  const local = roots.flatMap((r, i) => (r.kind === 'local' ? [{ path: r.path, i }] : []));
+  const paths = local.map((r) => r.path);
   const dup = paths.find((p, i) => paths.indexOf(p) !== i);
   if (dup) throw new FerryError('USAGE', `the root ${dup} was given twice`);
+  const dupSpec = specs.find((s, i) => roots[i]?.kind === 'ssh' && specs.indexOf(s) !== i);
+  if (dupSpec !== undefined) throw new FerryError('USAGE', `the root ${dupSpec} was given twice`);
   for (const a of paths) {
     for (const b of paths) {
       if (a !== b && b.startsWith(`${a}/`))
         throw new FerryError('USAGE', `${b} is inside ${a}; roots must not nest`);
     }
   }
-  return localLayouts(paths).map((layout, i) => openLocal(paths[i] as string, layout, clock));
+  const layouts = localLayouts(paths);
+  const out: ReplicaPort[] = [];
+  roots.forEach((r, i) => {
+    if (r.kind === 'ssh') {
+      out.push(
+        new SshReplica({
+          label: specs[i] as string,
+          host: r.host,
+          path: r.path,
+          ...(r.user === undefined ? {} : { user: r.user }),
+          ...(r.port === undefined ? {} : { port: r.port }),
+          ...(remote.ssh === undefined ? {} : { ssh: remote.ssh }),
+          ...(remote.remoteFerry === undefined ? {} : { remoteFerry: remote.remoteFerry }),
+          ...(remote.linkTimeoutMs === undefined ? {} : { keepaliveMs: remote.linkTimeoutMs }),
+        }),
+      );
+    } else {
+      const k = local.findIndex((l) => l.i === i);
+      out.push(openLocal(r.path, layouts[k] as ReplicaLayout, clock));
+    }
+  });
+  return out;
 }

@@ -4,7 +4,7 @@ import type { ConflictRule, SyncMode } from '../core/plan.ts';
 import type { EventSink, SyncSummary } from '../engine/events.ts';
 import { runSync } from '../engine/sync-run.ts';
 import type { Clock } from '../ports/clock.ts';
-import { openReplicas } from './roots.ts';
+import { openReplicas, type RemoteOptions } from './roots.ts';
 
 export interface SyncOptions {
   readonly mode?: SyncMode;
@@ -17,6 +17,8 @@ export interface SyncOptions {
   readonly clock?: Clock;
   /** false = --no-fsync (see README). */
   readonly durable?: boolean;
+  /** How roots on other hosts are reached: ssh command, remote program. */
+  readonly remote?: RemoteOptions;
 }
 
 /** `ferry sync`: bring every root to the same state, losing nothing (README "Safety"). */
@@ -26,7 +28,7 @@ export async function sync(roots: readonly string[], opts: SyncOptions = {}): Pr
       hint: 'ferry sync ROOT ROOT [ROOT...]',
     });
   const clock = opts.clock ?? systemClock;
-  const replicas = openReplicas(roots, clock);
+  const replicas = openReplicas(roots, clock, opts.remote ?? {});
   return runSync(replicas, {
     mode: opts.mode ?? 'sync',
     conflict: parseConflictRule(opts.conflict ?? 'keep-both', roots),

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { FerryError } from '../core/errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { runServeCommand } from './serve-cmd.ts';
 import { runStatus } from './status-cmd.ts';
 import { runSyncCommand } from './sync-cmd.ts';
 
@@ -16,7 +17,10 @@ function program(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   p.command('sync')
     .description('sync two or more roots (folders, or single files) in one run')
-    .argument('<roots...>', 'two or more local paths')
+    .argument(
+      '<roots...>',
+      'two or more roots: local paths, [user@]host:path or ssh://[user@]host[:port]/path',
+    )
     .option('-n, --dry-run', 'show what would change; write nothing')
     .option('-v, --verbose', 'list every change and each root')
     .option('-q, --quiet', 'print only problems and conflicts')
@@ -36,11 +40,29 @@ function program(): Command {
     .option('--conflict <rule>', 'keep-both | newest | prefer=ROOT', 'keep-both')
     .option('--force', 'allow a run that deletes more than half of a root')
     .option(
+      '-e, --ssh <command>',
+      'the ssh command for remote roots, like rsync -e (default: $FERRY_RSH or ssh)',
+    )
+    .option(
+      '--remote-ferry <path>',
+      'the ferry program to run on remote hosts (default: ferry, or an uploaded agent)',
+    )
+    .option(
       '--no-fsync',
       'skip the durability syncs: faster; a killed ferry still tears nothing, a power loss may',
     )
     .action(async (roots: string[], o) => {
       process.exitCode = await runSyncCommand(roots, o);
+    });
+  p.command('serve')
+    .description('serve one root over stdin/stdout: the agent ferry runs on remote hosts over ssh')
+    .argument('[path]', 'the root to serve (relative paths are taken from the home folder)')
+    .option('--stdio', 'speak the ferry protocol on stdin/stdout')
+    .option('--path-hex <hex>', 'the root, hex-encoded (what ferry sends over ssh)')
+    .option('--root <dir>', 'forced-command mode: serve only inside DIR, path from SSH_ORIGINAL_COMMAND')
+    .option('--read-only', 'refuse every write to the served root')
+    .action(async (path: string | undefined, o) => {
+      process.exitCode = await runServeCommand(path, o);
     });
   p.command('status')
     .description("show a root's replica id, last sync, peers, open conflicts and problems")

@@ -1,3 +1,4 @@
+import type { RemoteOptions } from '../api/roots.ts';
 import { sync } from '../api/sync.ts';
 import { FerryError } from '../core/errors.ts';
 import type { SyncMode } from '../core/plan.ts';
@@ -16,6 +17,8 @@ export interface SyncFlags {
   readonly conflict: string;
   readonly force?: boolean;
   readonly fsync: boolean;
+  readonly ssh?: string;
+  readonly remoteFerry?: string;
 }
 
 export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<number> {
@@ -38,6 +41,7 @@ export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<num
       force: f.force ?? false,
       excludes: f.exclude,
       durable: f.fsync,
+      remote: remoteOptions(f),
       onEvent: render,
     });
     return s.problems > 0 || s.conflicts > 0 ? EXIT.partial : EXIT.ok;
@@ -54,4 +58,15 @@ export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<num
     if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     return exitCodeFor(e);
   }
+}
+
+/** -e/--ssh beats FERRY_RSH (as rsync's -e beats RSYNC_RSH); FERRY_LINK_TIMEOUT is in seconds. */
+function remoteOptions(f: SyncFlags): RemoteOptions {
+  const ssh = f.ssh ?? (process.env.FERRY_RSH || undefined);
+  const secs = Number(process.env.FERRY_LINK_TIMEOUT);
+  return {
+    ...(ssh === undefined ? {} : { ssh }),
+    ...(f.remoteFerry === undefined ? {} : { remoteFerry: f.remoteFerry }),
+    ...(secs > 0 ? { linkTimeoutMs: secs * 1000 } : {}),
+  };
 }

@@ -97,6 +97,8 @@ export async function startSshd(): Promise<SshdHandle> {
       // Tests start several sessions at once (one per root): do not throttle them.
       'MaxStartups 100',
       'MaxSessions 100',
+      // Lets a test point the remote agent cache somewhere private (ssh -o SetEnv=XDG_CACHE_HOME=...).
+      'AcceptEnv XDG_CACHE_HOME',
       '',
     ].join('\n'),
   );

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { doneSummary, FERRY_BIN, runFerry } from '../helpers/cli.ts';
+import { type SshdHandle, startSshd } from '../helpers/sshd.ts';
+import {
+  conflictCopies,
+  DIR,
+  readTree,
+  scratch,
+  sha256,
+  type TreeSnapshot,
+  writeTree,
+} from '../helpers/tree.ts';
+
+// Every host alias of the harness is this machine: hosta:/x and hostb:/y are local folders reached
+// through a real sshd, so the trees can be checked directly.
+
+const VERSION = (
+  JSON.parse(fs.readFileSync(join(FERRY_BIN, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+function out(r: { stdout: string; stderr: string }): string {
+  return `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+function assertSame(roots: readonly string[]): TreeSnapshot {
+  const [first, ...rest] = roots.map((r) => readTree(r));
+  for (const [i, t] of rest.entries()) assert.deepEqual(t, first, `${roots[i + 1]} differs from ${roots[0]}`);
+  return first ?? {};
+}
+
+describe('roots on other hosts over ssh', () => {
+  let h: SshdHandle;
+  let cache: string;
+  let ssh: string;
+  before(async () => {
+    h = await startSshd();
+    cache = fs.mkdtempSync('/tmp/ferry-it-sshcache-');
+    // The agent is uploaded into this private cache, never into the real ~/.cache of the test user.
+    ssh = `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${cache}`;
+  });
+  after(async () => {
+    await h?.stop();
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+
+  test('three roots, one local and two remote: creates, edits, deletes and a conflict converge', async (t) => {
+    const d = scratch(t, 'ssh3');
+    const [A, B, C] = ['A', 'B', 'C'].map((n) => join(d, n)) as [string, string, string];
+    writeTree(A, { 'a.txt': 'from A', docs: { 'x.md': 'x' }, 'gone.txt': 'bye' });
+    writeTree(B, { 'b.txt': 'from B', docs: { 'y.md': 'y' } });
+    const roots = [A, `hosta:${B}`, `hostb:${C}`];
+
+    const r1 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    assert.equal(r1.code, 0, out(r1));
+    assert.deepEqual(assertSame([A, B, C]), {
+      'a.txt': 'from A',
+      'b.txt': 'from B',
+      docs: DIR,
+      'docs/x.md': 'x',
+      'docs/y.md': 'y',
+      'gone.txt': 'bye',
+    });
+
+    // An edit on a remote root, a delete on the other, a new file locally, and one file changed
+    // two ways (a conflict).
+    fs.writeFileSync(join(B, 'docs', 'x.md'), 'x edited on B');
+    fs.rmSync(join(C, 'gone.txt'));
+    fs.writeFileSync(join(A, 'new.txt'), 'new on A');
+    fs.writeFileSync(join(A, 'a.txt'), 'A says');
+    fs.writeFileSync(join(C, 'a.txt'), 'C says');
+    // FERRY_RSH works like RSYNC_RSH.
+    const r2 = await runFerry(['sync', '--json', ...roots], { env: { FERRY_RSH: ssh } });
+    assert.equal(r2.code, 1, out(r2)); // finished, with a conflict
+    const s2 = doneSummary(r2.stdout);
+    assert.equal(s2.conflicts, 1);
+    const tree = assertSame([A, B, C]);
+    assert.equal(tree['docs/x.md'], 'x edited on B');
+    assert.equal(tree['new.txt'], 'new on A');
+    assert.equal(tree['gone.txt'], undefined);
+    const copies = conflictCopies(A);
+    assert.equal(copies.length, 1, JSON.stringify(tree));
+    const versions = [tree['a.txt'], tree[copies[0] as string]].sort();
+    assert.deepEqual(versions, ['A says', 'C says']);
+
+    const r3 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    assert.equal(r3.code, 0, out(r3));
+    const s3 = doneSummary(r3.stdout);
+    assert.equal(s3.copied + s3.deleted, 0);
+    assert.equal(s3.inSync, true);
+  });
+
+  test('remote to remote: content is relayed through this host, large files included', async (t) => {
+    const d = scratch(t, 'ssh-r2r');
+    const P1 = join(d, 'p1');
+    const P2 = join(d, 'p 2');
+    const big = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    writeTree(P1, { 'small.txt': 'small', sub: { 'big.bin': big } });
+    writeTree(P2, { 'other.txt': 'other' });
+    const roots = [`hosta:${P1}`, `ssh://hostb${P2}`];
+    const r1 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    assert.equal(r1.code, 0, out(r1));
+    assert.equal(sha256(fs.readFileSync(join(P2, 'sub', 'big.bin'))), sha256(big));
+    assert.equal(fs.readFileSync(join(P1, 'other.txt'), 'utf8'), 'other');
+    assertSame([P1, P2]);
+
+    const r2 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    assert.equal(r2.code, 0, out(r2));
+    assert.equal(doneSummary(r2.stdout).inSync, true);
+  });
+
+  test('zero install: the agent is uploaded once into the cache, verified, and reused', async (t) => {
+    const d = scratch(t, 'ssh-upload');
+    const own = fs.mkdtempSync(join(d, 'cache-'));
+    const e = `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${own}`;
+    const agent = join(own, 'ferry', 'agent', VERSION, 'ferry.mjs');
+    writeTree(join(d, 'a'), { 'f.txt': 'f' });
+    const roots = [join(d, 'a'), `hosta:${join(d, 'b')}`];
+
+    const r1 = await runFerry(['sync', '-e', e, ...roots]);
+    assert.equal(r1.code, 0, out(r1));
+    assert.equal(fs.readFileSync(join(d, 'b', 'f.txt'), 'utf8'), 'f');
+    assert.equal(sha256(fs.readFileSync(agent)), sha256(fs.readFileSync(FERRY_BIN)));
+    assert.deepEqual(
+      fs.readdirSync(join(own, 'ferry', 'agent', VERSION)),
+      ['ferry.mjs'],
+      'no temp file is left',
+    );
+    const before1 = fs.statSync(agent);
+
+    fs.writeFileSync(join(d, 'a', 'g.txt'), 'g');
+    const r2 = await runFerry(['sync', '-e', e, ...roots]);
+    assert.equal(r2.code, 0, out(r2));
+    assert.equal(fs.readFileSync(join(d, 'b', 'g.txt'), 'utf8'), 'g');
+    const before2 = fs.statSync(agent);
+    assert.equal(before2.ino, before1.ino, 'the cached agent was reused, not uploaded again');
+    assert.equal(before2.mtimeMs, before1.mtimeMs);
+
+    // A damaged cached agent fails its hash check and is replaced, never run.
+    fs.writeFileSync(agent, 'process.exit(42)\n');
+    fs.writeFileSync(join(d, 'a', 'h.txt'), 'h');
+    const r3 = await runFerry(['sync', '-e', e, ...roots]);
+    assert.equal(r3.code, 0, out(r3));
+    assert.equal(fs.readFileSync(join(d, 'b', 'h.txt'), 'utf8'), 'h');
+    assert.equal(sha256(fs.readFileSync(agent)), sha256(fs.readFileSync(FERRY_BIN)));
+  });
+});
