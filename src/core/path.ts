@@ -7,10 +7,22 @@ export const META_DIR = '.ferry';
 export const MAX_PATH_BYTES = 4096;
 export const MAX_NAME_BYTES = 255;
 
-const encoder = new TextEncoder();
-
+/** UTF-8 length without encoding (this runs for every path of every scan). */
 export function byteLength(s: string): number {
-  return encoder.encode(s).length;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** Returns a reason when the path is not acceptable, undefined when it is. */
@@ -18,11 +30,14 @@ export function checkRelPath(p: string): string | undefined {
   if (typeof p !== 'string' || p.length === 0) return 'empty path';
   if (p.includes('\0')) return 'path contains NUL';
   if (p.startsWith('/')) return 'absolute path';
-  if (byteLength(p) > MAX_PATH_BYTES) return `path longer than ${MAX_PATH_BYTES} bytes`;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no exact count.
+  if (p.length * 3 > MAX_PATH_BYTES && byteLength(p) > MAX_PATH_BYTES)
+    return `path longer than ${MAX_PATH_BYTES} bytes`;
   const parts = p.split('/');
   for (const part of parts) {
     if (part === '' || part === '.' || part === '..') return `bad path segment '${part}'`;
-    if (byteLength(part) > MAX_NAME_BYTES) return `name longer than ${MAX_NAME_BYTES} bytes`;
+    if (part.length * 3 > MAX_NAME_BYTES && byteLength(part) > MAX_NAME_BYTES)
+      return `name longer than ${MAX_NAME_BYTES} bytes`;
   }
   if (parts[0] === META_DIR) return 'path inside the .ferry metadata folder';
   return undefined;

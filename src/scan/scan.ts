@@ -3,7 +3,7 @@ import { FerryError } from '../core/errors.ts';
 import { checkRelPath, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { bump, emptyVector } from '../core/vv.ts';
-import type { FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
+import type { DirItem, FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord, StatStamp } from '../ports/index-store.ts';
 import { hashFile } from './hash-file.ts';
@@ -39,8 +39,11 @@ export interface ScanOutput {
  */
 export async function scanTree(input: ScanInput): Promise<ScanOutput> {
   const s = new Scanner(input);
-  if (input.only !== undefined) await s.visit(input.only);
-  else await s.walkDir('');
+  // The walk is synchronous (a no-op scan is 100k stats: promise overhead per path would double
+  // it); files whose stat changed are queued and hashed afterwards.
+  if (input.only !== undefined) s.visit(input.only);
+  else s.walkDir('');
+  for (const job of s.toHash.splice(0)) await s.hashQueued(job);
   s.finishDeletions();
   return {
     records: s.records,
@@ -58,6 +61,7 @@ class Scanner {
   readonly unseen: string[] = [];
   hashedBytes = 0;
   private readonly seen = new Set<string>();
+  readonly toHash: { rel: string; prev: IndexRecord | undefined; st: FsStat }[] = [];
 
   constructor(private readonly in_: ScanInput) {}
 
@@ -74,7 +78,7 @@ class Scanner {
     this.unseen.push(rel);
   }
 
-  async walkDir(rel: string): Promise<void> {
+  walkDir(rel: string): void {
     let items: ReturnType<FileSystem['readdir']>;
     try {
       items = this.in_.fs.readdir(this.abs(rel));
@@ -103,11 +107,12 @@ class Scanner {
         this.in_.ignore.ignores(child, item.kind === 'dir')
       )
         continue;
-      await this.visit(child);
+      this.visit(child, item.kind);
     }
   }
 
-  async visit(rel: string): Promise<void> {
+  /** `listedAs`: the kind readdir reported, already tested against the ignore rules. */
+  visit(rel: string, listedAs?: DirItem['kind']): void {
     let st: FsStat;
     try {
       st = this.in_.fs.lstat(this.abs(rel));
@@ -117,7 +122,7 @@ class Scanner {
       this.keepUnseen(rel);
       return;
     }
-    if (this.in_.ignore.ignores(rel, st.kind === 'dir')) return;
+    if (st.kind !== listedAs && this.in_.ignore.ignores(rel, st.kind === 'dir')) return;
     this.seen.add(rel);
     const prev = this.in_.previous.get(rel);
     switch (st.kind) {
@@ -130,7 +135,7 @@ class Scanner {
             ? prev.entry
             : { kind: 'dir', path: rel, vv: nextVv(prev, this.in_.replicaId) },
         );
-        await this.walkDir(rel);
+        this.walkDir(rel);
         return;
       case 'symlink':
         return this.visitSymlink(rel, prev, st);
@@ -161,13 +166,20 @@ class Scanner {
     );
   }
 
-  private async visitFile(rel: string, prev: IndexRecord | undefined, st: FsStat): Promise<void> {
+  private visitFile(rel: string, prev: IndexRecord | undefined, st: FsStat): void {
     const exec = (st.mode & 0o111) !== 0;
     const p = prev?.entry;
     if (p?.kind === 'file' && prev?.stat && sameStat(prev.stat, st) && p.exec === exec) {
       this.records.set(rel, prev);
       return;
     }
+    this.toHash.push({ rel, prev, st });
+  }
+
+  async hashQueued(job: { rel: string; prev: IndexRecord | undefined; st: FsStat }): Promise<void> {
+    const { rel, prev, st } = job;
+    const exec = (st.mode & 0o111) !== 0;
+    const p = prev?.entry;
     let hashed: Awaited<ReturnType<typeof hashFile>>;
     try {
       hashed = await hashFile(this.in_.fs, this.abs(rel), {

@@ -161,7 +161,7 @@ test('status escapes odd names in conflict copies and problems', async (t) => {
 });
 
 test('status of a path that does not exist exits 2 and names it', async (t) => {
-  const dir = scratch(t);
+  const dir = scratch(t, 'status-missing');
   const missing = join(dir, 'no-such-root');
   const r = await runFerry(['status', missing]);
   assert.equal(r.code, 2);
