@@ -205,8 +205,15 @@ export class SshReplica implements ReplicaPort {
     return new FerryError('INTERNAL', `internal error (a bug in ferry): ${String(e)}`, { cause: e });
   }
 
-  /** A lost link gets ssh's own account of it appended, once ssh has said it. */
+  /** A lost link gets ssh's own account of it appended, once ssh has said it; bad input names the root. */
   async #explain(ssh: SshChild, e: unknown): Promise<unknown> {
+    if (e instanceof FerryError && e.code === 'PROTOCOL' && !e.message.includes(this.label)) {
+      // Invalid input is the far side's fault: say which root sent it.
+      return new FerryError('PROTOCOL', `${this.label}: ${e.message}`, {
+        cause: e,
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+      });
+    }
     if (!(e instanceof FerryError) || e.code !== 'TRANSPORT' || this.#closed) return e;
     const exit = await exitWithin(ssh, 2000);
     const notes: string[] = [];
