@@ -1,0 +1,142 @@
+// Running and timing the tools. Each tool maps (src, dst, ctx) to one command line, where src and dst
+// are *locations*: { path } for a local folder, later { host, path } for the planned ssh scenarios
+// (the root formatters below already spell both; only the local form is exercised today).
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const FERRY = join(REPO, 'dist', 'ferry.mjs');
+const TIME = '/usr/bin/time';
+
+const rsyncRoot = (l) => (l.host ? `${l.host}:${l.path}/` : `${l.path}/`);
+const unisonRoot = (l) => (l.host ? `ssh://${l.host}/${l.path}` : l.path);
+const ferryRoot = (l) => (l.host ? `${l.host}:${l.path}` : l.path);
+
+/** name -> { apt, version(), command(src, dst, ctx) -> { cmd, args, env? } } */
+export const TOOLS = {
+  rsync: {
+    apt: 'rsync',
+    version: () => firstLine('rsync', ['--version']),
+    command: (src, dst) => ({
+      cmd: 'rsync',
+      args: [
+        '-a',
+        '--delete',
+        ...(src.host || dst.host ? ['-e', 'ssh'] : []),
+        rsyncRoot(src),
+        rsyncRoot(dst),
+      ],
+    }),
+  },
+  unison: {
+    apt: 'unison',
+    version: () => firstLine('unison', ['-version']),
+    // ctx.unisonDir keeps archives out of ~/.unison; a fresh dir means "first sync of fresh replicas".
+    command: (src, dst, ctx) => ({
+      cmd: 'unison',
+      args: [
+        unisonRoot(src),
+        unisonRoot(dst),
+        '-batch',
+        '-auto',
+        '-times',
+        '-perms',
+        '0',
+        '-ignore',
+        'Name .ferry',
+      ],
+      env: { UNISON: ctx.unisonDir },
+    }),
+  },
+  ferry: {
+    apt: null,
+    version: () => (fs.existsSync(FERRY) ? firstLine(process.execPath, [FERRY, '--version']) : null),
+    command: (src, dst) => ({
+      cmd: process.execPath,
+      args: [FERRY, 'sync', '-q', ferryRoot(src), ferryRoot(dst)],
+    }),
+  },
+};
+
+function firstLine(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) return null;
+  return `${r.stdout}${r.stderr}`.split('\n').find((l) => l.trim()) ?? null;
+}
+
+/** True when GNU time is there to report peak RSS (`-f %M`). */
+export const haveTime = (() => {
+  const r = spawnSync(TIME, ['-f', '%M', 'true'], { encoding: 'utf8' });
+  return !r.error && r.status === 0 && /^\d+\s*$/m.test(r.stderr);
+})();
+
+/**
+ * Runs cmd once; resolves { ms, code, rssKB, stderr, timedOut }. Wall time is process.hrtime around the
+ * spawned process (exit event); with GNU time the command runs under `/usr/bin/time -f %M`, which
+ * costs ~1 ms and reports the largest RSS of the process tree it waited for, in KiB.
+ */
+export function runTimed({ cmd, args, env }, { logDir, timeoutMs = 15 * 60_000 }) {
+  fs.mkdirSync(logDir, { recursive: true });
+  const errFile = join(logDir, 'stderr.log');
+  const rssFile = join(logDir, 'rss.txt');
+  fs.rmSync(rssFile, { force: true });
+  const errFd = fs.openSync(errFile, 'w');
+  const [c, a] = haveTime ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(c, a, {
+      stdio: ['ignore', 'ignore', errFd],
+      env: { ...process.env, ...env },
+      detached: true,
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, timeoutMs);
+    const done = (code, error) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      clearTimeout(timer);
+      fs.closeSync(errFd);
+      let rssKB = null;
+      if (haveTime && fs.existsSync(rssFile)) {
+        const m = fs.readFileSync(rssFile, 'utf8').match(/^(\d+)\s*$/m);
+        rssKB = m ? Number(m[1]) : null;
+      }
+      const stderr = error ? String(error.message) : tail(errFile);
+      resolve({ ms, code: timedOut ? 'timeout' : code, rssKB, stderr, timedOut });
+    };
+    child.on('error', (e) => done(127, e));
+    child.on('exit', (code, signal) => done(code ?? (signal ? `signal ${signal}` : 1)));
+  });
+}
+
+function tail(file, max = 600) {
+  const s = fs.readFileSync(file, 'utf8').replace(/^Command exited with non-zero status \d+\n/m, '');
+  return s.length > max ? `...${s.slice(-max)}` : s;
+}
+
+/** Median wall time of `node -e 0` (and its RSS), to show how much of ferry's time is Node's start. */
+export async function nodeStartup(logDir, runs = 5) {
+  const rs = [];
+  for (let i = 0; i < runs; i++)
+    rs.push(await runTimed({ cmd: process.execPath, args: ['-e', '0'] }, { logDir }));
+  return { ms: median(rs.map((r) => r.ms)), rssKB: median(rs.map((r) => r.rssKB).filter((x) => x != null)) };
+}
+
+export function median(xs) {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Tools whose binary is missing, with the apt package that provides each. */
+export function missingTools(names) {
+  return names
+    .filter((n) => n !== 'ferry' && TOOLS[n].version() == null)
+    .map((n) => ({ name: n, apt: TOOLS[n].apt }));
+}
