@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { describeData } from './scenarios.mjs';
-import { REPO, TOOLS } from './tools.mjs';
+import { ferryExtraArgs, REPO, TOOLS } from './tools.mjs';
 
 const sh = (cmd, args) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: REPO });
@@ -135,6 +135,7 @@ export function renderResults({ machine, mode, scenarios, rows, tools, haveRss, 
     `- Memory: ${machine.memory}`,
     `- Kernel: ${machine.kernel}`,
     `- Node ${machine.node}; ${tools.map((t) => `${t}: ${v[t]}`).join('; ')}`,
+    `- ferry command: \`ferry sync -q ${ferryExtraArgs.length ? `${ferryExtraArgs.join(' ')} ` : ''}SRC DST\`${ferryExtraArgs.includes('--no-fsync') ? ' (durability syncs off, as rsync never syncs)' : ' (default: durable, two syncfs per batch; rsync and unison do not sync)'}`,
     `- ferry commit: ${machine.commit}`,
     '',
     '## Method',

@@ -12,6 +12,7 @@ const TIME = '/usr/bin/time';
 
 const rsyncRoot = (l) => (l.host ? `${l.host}:${l.path}/` : `${l.path}/`);
 const unisonRoot = (l) => (l.host ? `ssh://${l.host}/${l.path}` : l.path);
+export const ferryExtraArgs = (process.env.FERRY_BENCH_ARGS ?? '').split(/\s+/).filter(Boolean);
 const ferryRoot = (l) => (l.host ? `${l.host}:${l.path}` : l.path);
 
 /** name -> { apt, version(), command(src, dst, ctx) -> { cmd, args, env? } } */
@@ -55,7 +56,8 @@ export const TOOLS = {
     version: () => (fs.existsSync(FERRY) ? firstLine(process.execPath, [FERRY, '--version']) : null),
     command: (src, dst) => ({
       cmd: process.execPath,
-      args: [FERRY, 'sync', '-q', ferryRoot(src), ferryRoot(dst)],
+      // FERRY_BENCH_ARGS adds flags (e.g. --no-fsync) so a run can show what durability costs.
+      args: [FERRY, 'sync', '-q', ...ferryExtraArgs, ferryRoot(src), ferryRoot(dst)],
     }),
   },
 };

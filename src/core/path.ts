@@ -43,6 +43,20 @@ export function checkRelPath(p: string): string | undefined {
   return undefined;
 }
 
+/**
+ * checkRelPath for a walk that already checked the parent: only the new name and the total
+ * length can be wrong (the stat walk calls this for every entry, so no split, no allocation).
+ */
+export function checkChildName(name: string, fullPath: string): string | undefined {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+    return `bad name '${name}'`;
+  if (name.length * 3 > MAX_NAME_BYTES && byteLength(name) > MAX_NAME_BYTES)
+    return `name longer than ${MAX_NAME_BYTES} bytes`;
+  if (fullPath.length * 3 > MAX_PATH_BYTES && byteLength(fullPath) > MAX_PATH_BYTES)
+    return `path longer than ${MAX_PATH_BYTES} bytes`;
+  return undefined;
+}
+
 export function parentOf(p: string): string | undefined {
   const i = p.lastIndexOf('/');
   return i < 0 ? undefined : p.slice(0, i);

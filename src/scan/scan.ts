@@ -1,6 +1,6 @@
 import type { Entry, FileEntry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
-import { checkRelPath, isWithin, joinRel, META_DIR } from '../core/path.ts';
+import { checkChildName, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { bump, emptyVector } from '../core/vv.ts';
 import type { DirItem, FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
@@ -60,7 +60,6 @@ class Scanner {
   readonly problems: Problem[] = [];
   readonly unseen: string[] = [];
   hashedBytes = 0;
-  private readonly seen = new Set<string>();
   readonly toHash: { rel: string; prev: IndexRecord | undefined; st: FsStat }[] = [];
 
   constructor(private readonly in_: ScanInput) {}
@@ -95,7 +94,7 @@ class Scanner {
         this.problem(child, 'bad-name', 'name is not valid UTF-8; rename it to sync it');
         continue;
       }
-      const bad = checkRelPath(child);
+      const bad = checkChildName(item.name, child);
       if (bad !== undefined) {
         this.problem(child, 'bad-name', `cannot sync this name: ${bad}`);
         this.keepUnseen(child);
@@ -123,7 +122,6 @@ class Scanner {
       return;
     }
     if (st.kind !== listedAs && this.in_.ignore.ignores(rel, st.kind === 'dir')) return;
-    this.seen.add(rel);
     const prev = this.in_.previous.get(rel);
     switch (st.kind) {
       case 'dir':
@@ -189,7 +187,6 @@ class Scanner {
       });
     } catch (e) {
       if (e instanceof FsError && e.code === 'ENOENT') {
-        this.seen.delete(rel);
         return;
       }
       this.problem(rel, 'unreadable', `cannot read: ${errText(e)}`);
@@ -228,7 +225,7 @@ class Scanner {
   finishDeletions(): void {
     const only = this.in_.only;
     for (const [rel, prev] of this.in_.previous) {
-      if (this.seen.has(rel) || this.records.has(rel)) continue;
+      if (this.records.has(rel)) continue;
       if (only !== undefined && rel !== only) continue;
       if (this.unseen.some((u) => isWithin(rel, u))) {
         this.records.set(rel, prev);
