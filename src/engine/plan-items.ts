@@ -4,12 +4,25 @@ import type { ItemAction, SyncEvent } from './events.ts';
 
 type Item = Extract<SyncEvent, { type: 'item' }>;
 
-/** The plan as the itemized list a dry run prints, and the bytes it would write. */
-export function describePlan(plan: Plan, replicas: readonly ReplicaPort[]): { items: Item[]; bytes: number } {
+/**
+ * How many changes and bytes the plan holds, and (with `list`, for a dry run) the itemized list
+ * itself; a real run does not build 100k item objects it will not print.
+ */
+export function describePlan(
+  plan: Plan,
+  replicas: readonly ReplicaPort[],
+  opts: { readonly list: boolean },
+): { items: Item[]; count: number; bytes: number } {
   const items: Item[] = [];
   let bytes = 0;
+  let count = 0;
   for (const a of plan.actions) {
     if (a.type === 'record') continue;
+    count++;
+    if (!opts.list) {
+      if (a.type === 'put' && a.entry.kind === 'file') bytes += a.entry.size;
+      continue;
+    }
     const root = replicas[a.replica]?.label ?? '?';
     if (a.type === 'rename') {
       items.push({ type: 'item', root, action: 'conflict-rename', path: a.path, to: a.to });
@@ -28,5 +41,5 @@ export function describePlan(plan: Plan, replicas: readonly ReplicaPort[]): { it
       items.push({ type: 'item', root, action, path: e.path, bytes: e.size });
     } else items.push({ type: 'item', root, action, path: e.path });
   }
-  return { items, bytes };
+  return { items, count, bytes };
 }

@@ -75,8 +75,8 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   checkMassDelete(plan, states, replicas, { force: opts.force });
   for (const c of plan.conflicts) opts.emit({ type: 'conflict', conflict: c });
 
-  const { items, bytes } = describePlan(plan, replicas);
-  opts.emit({ type: 'plan', items: items.length, bytes });
+  const { items, count, bytes } = describePlan(plan, replicas, { list: opts.dryRun });
+  opts.emit({ type: 'plan', items: count, bytes });
   const tally = {
     copied: 0,
     deleted: 0,
@@ -91,7 +91,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     for (const item of items) opts.emit(item);
   } else {
     if (plan.actions.length > 0) {
-      const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, items.length);
+      const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, count);
       await execute(plan.actions, ctx);
     }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
@@ -134,21 +134,30 @@ function execContext(
     });
     return { port, stats, content: new ContentIndex(scan.entries) };
   });
-  const owners = new Map<string, { replica: number; path: string }[]>();
-  states.forEach((s, replica) => {
-    for (const e of s.entries.values()) {
-      if (e.kind !== 'file') continue;
-      const list = owners.get(e.hash) ?? [];
-      if (list.length < 4) list.push({ replica, path: e.path });
-      owners.set(e.hash, list);
+  // Who else holds a content, for the rare put whose listed sources cannot serve it; built on
+  // first use only (on a 100k-file tree it is tens of MB).
+  let owners: Map<string, { replica: number; path: string }[]> | undefined;
+  const holders = (h: string) => {
+    if (!owners) {
+      const map = new Map<string, { replica: number; path: string }[]>();
+      states.forEach((s, replica) => {
+        for (const e of s.entries.values()) {
+          if (e.kind !== 'file') continue;
+          const list = map.get(e.hash) ?? [];
+          if (list.length < 4) list.push({ replica, path: e.path });
+          map.set(e.hash, list);
+        }
+      });
+      owners = map;
     }
-  });
+    return owners.get(h) ?? [];
+  };
   if (
     plan.actions.some((a: Action) => a.type === 'put' && a.entry.kind === 'file' && a.sources.length === 0)
   ) {
     throw new FerryError('INTERNAL', 'internal error (a bug in ferry): a file to copy has no source replica');
   }
-  return { views, emit, tally, totalItems, totalBytes, holders: (h) => owners.get(h) ?? [] };
+  return { views, emit, tally, totalItems, totalBytes, holders };
 }
 
 export type { Entry };
