@@ -139,12 +139,13 @@ export class RemoteReplica implements ReplicaPort {
       this.#pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, parts: [] });
     });
     this.#arm();
-    try {
-      await this.#link.send({ type: 'req', id, method, ...params });
-    } catch (e) {
+    // Wait for the stream to take the request (backpressure), but not past a failure of the link:
+    // a stalled peer never drains, and the call must end when the stall timer fails the link.
+    const sent = this.#link.send({ type: 'req', id, method, ...params }).catch((e: unknown) => {
       // Too large to send is this call's problem; a broken stream fails everything via #fail.
       this.#settle(id)?.reject(asError(e));
-    }
+    });
+    await Promise.race([sent, result.then(noop, noop)]);
     return result;
   }
 
@@ -232,6 +233,8 @@ export class RemoteReplica implements ReplicaPort {
     this.#link.end();
   }
 }
+
+const noop = (): void => {};
 
 function asError(e: unknown): FerryError {
   return e instanceof FerryError
