@@ -48,6 +48,8 @@ export class SshReplica implements ReplicaPort {
   /** The ssh being started, so close() can stop a connection attempt midway. */
   #starting: SshChild | undefined;
   #closed = false;
+  /** The link failed: close() stops ssh at once instead of waiting for a polite goodbye. */
+  #broken = false;
 
   constructor(opts: SshRootOptions) {
     this.label = opts.label;
@@ -94,6 +96,10 @@ export class SshReplica implements ReplicaPort {
     } catch {
       return; // the attempt already stopped its ssh
     }
+    if (this.#broken) {
+      await stopSsh(c.ssh);
+      return;
+    }
     await c.remote.close();
     // The agent exits on end of input and ssh with it; a stuck one is stopped.
     if ((await exitWithin(c.ssh, 5000)) === undefined) await stopSsh(c.ssh);
@@ -106,6 +112,7 @@ export class SshReplica implements ReplicaPort {
     try {
       return await f(c.remote);
     } catch (e) {
+      if (e instanceof FerryError && (e.code === 'TRANSPORT' || e.code === 'PROTOCOL')) this.#broken = true;
       throw await this.#explain(c.ssh, e);
     }
   }
@@ -215,7 +222,7 @@ export class SshReplica implements ReplicaPort {
       });
     }
     if (!(e instanceof FerryError) || e.code !== 'TRANSPORT' || this.#closed) return e;
-    const exit = await exitWithin(ssh, 2000);
+    const exit = await exitWithin(ssh, 1000);
     const notes: string[] = [];
     if (exit?.signal) notes.push(`ssh was killed by ${exit.signal}`);
     else if (exit?.code !== undefined && exit.code !== null && exit.code !== 0)
