@@ -32,13 +32,13 @@ export interface ServeOptions {
 /** The absolute folder to serve, after confinement; throws USAGE for a refused request. */
 export function servedPath(o: Omit<ServeOptions, 'input' | 'output' | 'clock'>): string {
   if (o.confineTo !== undefined) {
-    const asked =
-      o.originalCommand !== undefined
-        ? requestedPath(o.originalCommand)
-        : o.pathHex !== undefined
-          ? fromHex(o.pathHex)
-          : o.path;
-    if (asked === undefined) throw new FerryError('USAGE', 'refused: no path was requested');
+    // A forced command gets its path from what the client asked for; by hand, from the flags.
+    const byHand = o.originalCommand === undefined && (o.pathHex !== undefined || o.path !== undefined);
+    const asked = !byHand
+      ? requestedPath(o.originalCommand)
+      : o.pathHex !== undefined
+        ? fromHex(o.pathHex)
+        : (o.path ?? '');
     return confine(o.confineTo, asked);
   }
   if (o.path !== undefined && o.pathHex !== undefined)
