@@ -127,6 +127,11 @@ export function openReplicas(
     }
   }
   const layouts = localLayouts(paths);
+  if (layouts.some((l) => l.only !== undefined) && local.length < roots.length) {
+    throw new FerryError('USAGE', 'single-file roots cannot be synced with roots on other hosts yet', {
+      hint: 'sync the folders that hold the files instead',
+    });
+  }
   const out: ReplicaPort[] = [];
   roots.forEach((r, i) => {
     if (r.kind === 'ssh') {

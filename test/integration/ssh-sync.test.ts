@@ -103,7 +103,11 @@ describe('roots on other hosts over ssh', () => {
     writeTree(P1, { 'small.txt': 'small', sub: { 'big.bin': big } });
     writeTree(P2, { 'other.txt': 'other' });
     const roots = [`hosta:${P1}`, `ssh://hostb${P2}`];
-    const r1 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    // -e is split like rsync's: quotes keep a config path with a space in one word.
+    const spaced = join(d, 'ssh config');
+    fs.copyFileSync(h.configPath, spaced);
+    const quoted = `ssh -F "${spaced}" -o 'SetEnv=XDG_CACHE_HOME=${cache}'`;
+    const r1 = await runFerry(['sync', '--json', '-e', quoted, ...roots]);
     assert.equal(r1.code, 0, out(r1));
     assert.equal(sha256(fs.readFileSync(join(P2, 'sub', 'big.bin'))), sha256(big));
     assert.equal(fs.readFileSync(join(P1, 'other.txt'), 'utf8'), 'other');
@@ -148,5 +152,22 @@ describe('roots on other hosts over ssh', () => {
     assert.equal(r3.code, 0, out(r3));
     assert.equal(fs.readFileSync(join(d, 'b', 'h.txt'), 'utf8'), 'h');
     assert.equal(sha256(fs.readFileSync(agent)), sha256(fs.readFileSync(FERRY_BIN)));
+  });
+
+  test('single-file roots over ssh are refused clearly, touching nothing', async (t) => {
+    const d = scratch(t, 'ssh-single');
+    writeTree(d, { l: { 'f.txt': 'local' }, r: { 'f.txt': 'remote' } });
+    for (const roots of [
+      [join(d, 'l', 'f.txt'), `hosta:${join(d, 'r', 'f.txt')}`],
+      [join(d, 'l'), `hosta:${join(d, 'r', 'f.txt')}`],
+    ]) {
+      const r = await runFerry(['sync', '-e', ssh, ...roots]);
+      assert.equal(r.code, 2, out(r));
+      assert.match(
+        r.stderr,
+        /single-file roots .*not supported yet|cannot be synced with roots on other hosts/,
+      );
+    }
+    assert.deepEqual(readTree(d), { l: DIR, 'l/f.txt': 'local', r: DIR, 'r/f.txt': 'remote' });
   });
 });
