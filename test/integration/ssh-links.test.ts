@@ -81,6 +81,27 @@ describe('dead links', () => {
     assert.deepEqual(readTree(A), before);
   });
 
+  test(
+    'one dead host among three roots: the others are closed untouched, nothing hangs',
+    { timeout: 30_000 },
+    async (t) => {
+      const d = scratch(t, 'deadmix');
+      const A = join(d, 'A');
+      writeTree(A, { 'a.txt': 'a' });
+      const before = readTree(A);
+      const r = await runFerry(['sync', '-e', ssh, A, `hosta:${join(d, 'B')}`, 'deadhost:/srv/x']);
+      assert.equal(r.code, 4, out(r));
+      assert.match(r.stderr, /deadhost:\/srv\/x: ssh to deadhost failed/, out(r));
+      assert.deepEqual(readTree(A), before);
+      assert.equal(fs.existsSync(join(d, 'B')), false, 'the reachable remote root was created');
+      // An agent sshd had already started sees its input end and exits.
+      assert.ok(
+        await waitFor(() => agentPids(join(d, 'B')).length === 0, 10_000),
+        'an agent was left running',
+      );
+    },
+  );
+
   test('the agent killed mid-transfer: a clear TRANSPORT error, nothing torn, the next run completes', async (t) => {
     const d = scratch(t, 'killagent');
     const A = join(d, 'A');

@@ -28,7 +28,7 @@ const VERIFY_JS =
 const verify = (file: string, hash: string) =>
   `node -e "${VERIFY_JS}" crypto fs sha256 "${file}" hex "${hash}" .`;
 
-/** Decodes hex $1 of a shell function argument to bytes with awk (POSIX sh printf needs a backslash). */
+/** Decodes the hex in $4 to bytes with awk (POSIX sh printf would need a backslash in the script). */
 const UNHEX =
   'LC_ALL=C awk -v h="$4" -v d=0123456789abcdef -v f=%c ' +
   '"BEGIN{for(i=1;i<length(h);i+=2)printf(f,(index(d,substr(h,i,1))-1)*16+index(d,substr(h,i+1,1))-1)}"';

@@ -134,7 +134,9 @@ export class SshReplica implements ReplicaPort {
     } catch {
       // No bundle here: fine while the remote has ferry; an upload would report it.
     }
+    const closed = () => new FerryError('TRANSPORT', `the connection to ${this.label} was closed`);
     for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw closed();
       const cmd = runCommand({
         path: this.#o.path,
         version: AGENT_VERSION,
@@ -153,9 +155,6 @@ export class SshReplica implements ReplicaPort {
       );
       try {
         await remote.ready();
-        this.#starting = undefined;
-        if (this.#closed) throw new FerryError('TRANSPORT', `the connection to ${this.label} was closed`);
-        return { ssh, remote };
       } catch (e) {
         this.#starting = undefined;
         const exit = await this.#ended(ssh, e);
@@ -165,6 +164,11 @@ export class SshReplica implements ReplicaPort {
         }
         throw this.#startFailure(ssh, exit, e);
       }
+      this.#starting = undefined;
+      if (!this.#closed) return { ssh, remote };
+      // close() came while we were connecting: it no longer knows about this ssh.
+      await stopSsh(ssh);
+      throw closed();
     }
   }
 
