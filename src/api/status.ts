@@ -30,7 +30,9 @@ export async function status(root: string): Promise<StatusReport> {
   try {
     const info = await replica.open({ create: false, readOnly: true });
     if (!info.exists) {
-      throw new FerryError('BAD_ROOT', `${replica.label} does not exist`, { hint: 'give the path of a folder or file that ferry syncs' });
+      throw new FerryError('BAD_ROOT', `${replica.label} does not exist`, {
+        hint: 'give the path of a folder or file that ferry syncs',
+      });
     }
     const scan = await replica.scan({ ignore: [], dryRun: true });
     const conflicts: OpenConflict[] = [];

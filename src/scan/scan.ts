@@ -136,9 +136,11 @@ class Scanner {
         this.walkDir(rel);
         return;
       case 'symlink':
-        return this.visitSymlink(rel, prev, st);
+        this.visitSymlink(rel, prev, st);
+        return;
       case 'file':
-        return this.visitFile(rel, prev, st);
+        this.visitFile(rel, prev, st);
+        return;
       case 'special':
         this.problem(rel, 'special-file', 'FIFO, socket or device file: skipped');
         this.keepUnseen(rel);
