@@ -18,6 +18,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-npm ci --no-fund --no-audit
+# `npm install` honours package-lock.json; `npm ci` is avoided because npm 11 rejects its own
+# lockfile when an optional platform package (msgpackr-extract-*) is unavailable (npm/cli#9846).
+npm install --no-fund --no-audit
 npm run lint
 npm test
