@@ -198,7 +198,10 @@ export class LocalReplica implements ReplicaPort {
     const tmp = await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher);
     this.staged.set(op.path, { op, tmp });
     const bad = await tmp.append(op.pieces, this.layout.root, env.newHasher);
-    if (bad) this.staged.delete(op.path);
+    if (bad) {
+      await tmp.discard();
+      this.staged.delete(op.path);
+    }
   }
 
   async appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {

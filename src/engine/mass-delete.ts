@@ -20,14 +20,14 @@ export function checkMassDelete(
   states.forEach((s, r) => {
     let files = 0;
     for (const e of s.entries.values()) if (e.kind === 'file' || e.kind === 'symlink') files++;
-    const deletes = plan.actions.filter(
+    const lost = plan.actions.filter(
       (a) => a.replica === r && a.type === 'delete' && a.current.kind !== 'dir',
     ).length;
-    const replaced = plan.actions.filter(
-      (a) => a.replica === r && a.type === 'put' && a.current !== undefined && a.current.kind !== 'tombstone',
-    ).length;
-    const lost = deletes;
     if (lost >= MASS_DELETE_MIN && lost > files * MASS_DELETE_SHARE) {
+      const replaced = plan.actions.filter(
+        (a) =>
+          a.replica === r && a.type === 'put' && a.current !== undefined && a.current.kind !== 'tombstone',
+      ).length;
       const label = replicas[r]?.label ?? '?';
       throw new FerryError(
         'MASS_DELETE',

@@ -1,4 +1,3 @@
-import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import type { Action, ConflictRule, Plan, SyncMode } from '../core/plan.ts';
 import { type ReplicaState, reconcile } from '../core/reconcile.ts';
@@ -159,5 +158,3 @@ function execContext(
   }
   return { views, emit, tally, totalItems, totalBytes, holders };
 }
-
-export type { Entry };
