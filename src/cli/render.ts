@@ -87,6 +87,11 @@ export function summaryLine(s: SyncSummary): string {
     `${s.problems} problems`,
   ];
   const bytes = `${formatBytes(s.bytesTransferred)} sent, ${formatBytes(s.bytesReused)} reused`;
+  // Only runs with a remote root have a wire; "reused" is then what the delta saved on it.
+  const wire =
+    s.bytesOnWire > 0
+      ? `; ${formatBytes(s.bytesOnWire)} on the wire (${formatBytes(s.bytesOnWireSent)} out, ${formatBytes(s.bytesOnWireReceived)} in)`
+      : '';
   const verdict = s.dryRun ? '' : s.inSync ? ' (all in sync)' : ' (see above)';
-  return `${head} ${parts.join(', ')}; ${bytes}${verdict}`;
+  return `${head} ${parts.join(', ')}; ${bytes}${wire}${verdict}`;
 }

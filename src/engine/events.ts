@@ -1,5 +1,6 @@
 import type { Conflict } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
+import type { ReplicaPort } from '../ports/replica.ts';
 
 /**
  * What a run reports while it works. The CLI renders these as text, a progress bar, or one JSON
@@ -57,8 +58,34 @@ export interface SyncSummary {
   readonly bytesTransferred: number;
   /** Bytes that did not need to travel because the target already had them (delta, renames). */
   readonly bytesReused: number;
+  /**
+   * Protocol bytes exchanged with roots on other hosts, both ways: every frame with its header,
+   * hellos included; not ssh's own encryption and packet overhead (rsync's --stats counts the
+   * same way), not the one-time agent upload. 0 when every root is on this host.
+   */
+  readonly bytesOnWire: number;
+  /** The part of bytesOnWire sent from this host to the remote roots. */
+  readonly bytesOnWireSent: number;
+  /** The part of bytesOnWire received from the remote roots. */
+  readonly bytesOnWireReceived: number;
   readonly dryRun: boolean;
   readonly inSync: boolean;
 }
 
 export type EventSink = (e: SyncEvent) => void;
+
+export type WireTotals = Pick<SyncSummary, 'bytesOnWire' | 'bytesOnWireSent' | 'bytesOnWireReceived'>;
+/** The summary as the run counts it, before the links are closed and their bytes known. */
+export type RunCounts = Omit<SyncSummary, keyof WireTotals>;
+
+/** Sums what the roots' links carried (ports without a wire report nothing). */
+export function wireTotals(ports: readonly Pick<ReplicaPort, 'wireBytes'>[]): WireTotals {
+  let sent = 0;
+  let received = 0;
+  for (const p of ports) {
+    const b = p.wireBytes?.();
+    sent += b?.sent ?? 0;
+    received += b?.received ?? 0;
+  }
+  return { bytesOnWire: sent + received, bytesOnWireSent: sent, bytesOnWireReceived: received };
+}

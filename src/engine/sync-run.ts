@@ -4,7 +4,7 @@ import { type ReplicaState, reconcile } from '../core/reconcile.ts';
 import type { StatStamp } from '../ports/index-store.ts';
 import type { ReplicaPort, ScanResult } from '../ports/replica.ts';
 import { ContentIndex } from './content.ts';
-import type { EventSink, SyncSummary } from './events.ts';
+import { type EventSink, type RunCounts, type SyncSummary, wireTotals } from './events.ts';
 import { type ExecContext, execute, type ReplicaView } from './execute.ts';
 import { checkMassDelete } from './mass-delete.ts';
 import { openRoots } from './open-roots.ts';
@@ -28,14 +28,19 @@ export interface SyncRunOptions {
  * record. Every replica is closed (lock released) whatever happens.
  */
 export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<SyncSummary> {
+  let counts: RunCounts;
   try {
-    return await run(replicas, opts);
+    counts = await run(replicas, opts);
   } finally {
     await Promise.allSettled(replicas.map((r) => r.close()));
   }
+  // `done` comes after close so that the wire count includes the goodbye of every link.
+  const summary: SyncSummary = { ...counts, ...wireTotals(replicas) };
+  opts.emit({ type: 'done', summary });
+  return summary;
 }
 
-async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<SyncSummary> {
+async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<RunCounts> {
   const infos = await openRoots(replicas, { dryRun: opts.dryRun, durable: opts.durable ?? true });
   const ids = infos.map((info, i) => info.replicaId || `new${i}`);
   opts.emit({
@@ -97,7 +102,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     await Promise.all(replicas.map((r) => r.finish({ dryRun: false, now: opts.now(), peers })));
   }
   const changes = plan.actions.filter((a) => a.type !== 'record').length;
-  const summary: SyncSummary = {
+  return {
     roots: replicas.length,
     copied: opts.dryRun
       ? items.filter((i) => i.action === 'copy' || i.action === 'update').length
@@ -111,8 +116,6 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     dryRun: opts.dryRun,
     inSync: tally.problems === 0 && plan.conflicts.length === 0 && (opts.dryRun ? changes === 0 : true),
   };
-  opts.emit({ type: 'done', summary });
-  return summary;
 }
 
 function execContext(

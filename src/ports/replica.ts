@@ -37,6 +37,19 @@ export interface ReplicaPort {
 
   /** Release the lock and resources. Safe to call twice and after a failure. */
   close(): Promise<void>;
+
+  /**
+   * Bytes this root's link carried so far, both ways (roots behind a network link only; a root on
+   * this host has no wire and leaves it out). Read by the engine after close() for the summary.
+   */
+  wireBytes?(): WireBytes;
+}
+
+export interface WireBytes {
+  /** Bytes sent to the root: protocol frames with their headers, hello included. */
+  readonly sent: number;
+  /** Bytes received from it, counted the same way. */
+  readonly received: number;
 }
 
 export interface OpenOptions {

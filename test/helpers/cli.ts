@@ -98,6 +98,9 @@ export interface DoneSummary {
   readonly problems: number;
   readonly bytesTransferred: number;
   readonly bytesReused: number;
+  readonly bytesOnWire: number;
+  readonly bytesOnWireSent: number;
+  readonly bytesOnWireReceived: number;
   readonly dryRun: boolean;
   readonly inSync: boolean;
 }

@@ -12,6 +12,7 @@ import type {
   ReplicaPort,
   ScanOptions,
   ScanResult,
+  WireBytes,
   WriteOp,
 } from '../../ports/replica.ts';
 import { checkHello, makeHello } from '../../protocol/handshake.ts';
@@ -83,6 +84,11 @@ export class RemoteReplica implements ReplicaPort {
     this.#link
       .send(makeHello(opts.software ?? 'ferry', this.#version))
       .catch((e: unknown) => this.#fail(asError(e)));
+  }
+
+  /** Protocol bytes both ways so far, hellos and frame headers included (not ssh's own overhead). */
+  wireBytes(): WireBytes {
+    return this.#link.bytes;
   }
 
   /** Resolves once both hellos are exchanged and the versions match. */

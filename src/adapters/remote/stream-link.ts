@@ -1,6 +1,7 @@
 import type { Buffer } from 'node:buffer';
 import type { Readable, Writable } from 'node:stream';
 import { FerryError } from '../../core/errors.ts';
+import type { WireBytes } from '../../ports/replica.ts';
 import { decode, encode } from '../../protocol/codec.ts';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../../protocol/frame.ts';
 
@@ -39,6 +40,9 @@ export class StreamLink {
   #failed: FerryError | undefined;
   #outputGone: FerryError | undefined;
   readonly #detach: () => void;
+  /** Bytes of whole frames handed to the output, and bytes read from the input (headers included). */
+  #sent = 0;
+  #received = 0;
 
   constructor(io: DuplexIo, handlers: LinkHandlers, opts: LinkOptions) {
     this.#io = io;
@@ -77,6 +81,11 @@ export class StreamLink {
     return this.#failed;
   }
 
+  /** Everything this link put on and took off the stream so far: the run's bytes on the wire. */
+  get bytes(): WireBytes {
+    return { sent: this.#sent, received: this.#received };
+  }
+
   lost(why: string, cause?: unknown): FerryError {
     return new FerryError('TRANSPORT', `lost the connection to ${this.#label}: ${why}`, { cause });
   }
@@ -113,6 +122,7 @@ export class StreamLink {
     const out = this.#io.output;
     if (out.writableEnded || out.destroyed) throw this.lost('the output stream was closed');
     const frame = encodeFrame(payload, { maxFrame: this.maxFrame });
+    this.#sent += frame.length;
     if (out.write(frame)) return;
     await new Promise<void>((resolve, reject) => {
       const done = (err?: FerryError) => {
@@ -144,6 +154,7 @@ export class StreamLink {
       );
       return;
     }
+    this.#received += chunk.length;
     this.#h.onBytes?.();
     try {
       for (const payload of this.#frames.push(chunk)) {

@@ -11,6 +11,7 @@ import type {
   ReplicaPort,
   ScanOptions,
   ScanResult,
+  WireBytes,
   WriteOp,
 } from '../../ports/replica.ts';
 import { RemoteReplica } from '../remote/rpc-client.ts';
@@ -50,6 +51,8 @@ export class SshReplica implements ReplicaPort {
   #closed = false;
   /** The link failed: close() stops ssh at once instead of waiting for a polite goodbye. */
   #broken = false;
+  /** Every protocol client started, a failed first attempt (agent upload needed) included. */
+  readonly #links: RemoteReplica[] = [];
 
   constructor(opts: SshRootOptions) {
     this.label = opts.label;
@@ -92,6 +95,18 @@ export class SshReplica implements ReplicaPort {
   }
   finish(opts: FinishOptions): Promise<void> {
     return this.#with((r) => r.finish(opts));
+  }
+
+  /** Protocol bytes over ssh so far (the one-time agent upload is not part of the protocol). */
+  wireBytes(): WireBytes {
+    let sent = 0;
+    let received = 0;
+    for (const l of this.#links) {
+      const b = l.wireBytes();
+      sent += b.sent;
+      received += b.received;
+    }
+    return { sent, received };
   }
 
   /** Lets the agent release its lock, then makes sure ssh is gone. Never throws; safe to call twice. */
@@ -153,6 +168,7 @@ export class SshReplica implements ReplicaPort {
           ...(this.#o.keepaliveMs === undefined ? {} : { keepaliveMs: this.#o.keepaliveMs }),
         },
       );
+      this.#links.push(remote);
       try {
         await remote.ready();
       } catch (e) {
