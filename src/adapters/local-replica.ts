@@ -155,6 +155,7 @@ export class LocalReplica implements ReplicaPort {
       chunkThreshold: opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD,
       ...(this.layout.only !== undefined ? { only: this.layout.only } : {}),
     });
+    const before = this.records;
     this.records = out.records;
     if (!opts.dryRun && this.store) await this.persist(out.changes);
     const entries: Entry[] = [];
@@ -163,7 +164,22 @@ export class LocalReplica implements ReplicaPort {
       entries.push(rec.entry);
       stats.push(rec.stat ?? null);
     }
-    return { entries, stats, problems: out.problems, unseen: out.unseen, hashedBytes: out.hashedBytes };
+    // The token vouches for an index left exactly as the converged run left it (engine/settled.ts).
+    // A folder's new stat after files moved in is no change of state; anything else is. (Once
+    // persisted, even those refreshes drop the token on disk until finish() writes it again.)
+    const changed = out.changes.some(
+      (c) => c.record === null || before.get(c.path)?.entry !== c.record.entry,
+    );
+    const settled =
+      !changed && out.problems.length === 0 && out.unseen.length === 0 ? this.meta?.settled : undefined;
+    return {
+      entries,
+      stats,
+      problems: out.problems,
+      unseen: out.unseen,
+      hashedBytes: out.hashedBytes,
+      ...(settled === undefined ? {} : { settled }),
+    };
   }
 
   async read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
@@ -238,7 +254,13 @@ export class LocalReplica implements ReplicaPort {
     const peers = { ...this.meta.peers };
     for (const [id, label] of Object.entries(opts.peers))
       if (id !== this.meta.replicaId) peers[id] = { label, lastSync: opts.now };
-    this.meta = { ...this.meta, lastSync: opts.now, peers };
+    const { settled: _old, ...meta } = this.meta;
+    this.meta = {
+      ...meta,
+      lastSync: opts.now,
+      peers,
+      ...(opts.settled === undefined ? {} : { settled: opts.settled }),
+    };
     await this.store.writeMeta(this.meta);
     if (this.appendedSinceCompact > Math.max(20000, this.records.size / 2)) {
       await this.store.compact({ meta: this.meta, records: this.records });

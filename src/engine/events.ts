@@ -20,7 +20,13 @@ export type SyncEvent =
       readonly entries: number;
       readonly hashedBytes: number;
     }
-  | { readonly type: 'plan'; readonly items: number; readonly bytes: number }
+  | {
+      readonly type: 'plan';
+      readonly items: number;
+      readonly bytes: number;
+      /** Every root was still as the last converged run left it: nothing was compared (settled.ts). */
+      readonly settled: boolean;
+    }
   | {
       readonly type: 'item';
       readonly root: string;

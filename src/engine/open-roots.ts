@@ -27,7 +27,7 @@ export async function openRoots(
         'MARKER_MISSING',
         `${r.label} was synced before but ${info.exists ? 'its .ferry marker is gone' : 'it does not exist now'}; refusing to treat it as empty`,
         {
-          hint: 'if a disk is not mounted, mount it and run again; if you really want to start this root afresh, run `ferry forget` on the other roots or sync it under a new path',
+          hint: 'if a disk is not mounted, mount it and run again; to really start this root afresh, sync it under a new path (the other roots remember this one by its path)',
         },
       );
     }

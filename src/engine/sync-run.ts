@@ -9,6 +9,7 @@ import { type ExecContext, execute, type ReplicaView } from './execute.ts';
 import { checkMassDelete } from './mass-delete.ts';
 import { openRoots } from './open-roots.ts';
 import { describePlan } from './plan-items.ts';
+import { commonSettledToken, newSettledToken, rulesDigest } from './settled.ts';
 
 export interface SyncRunOptions {
   readonly mode: SyncMode;
@@ -62,6 +63,8 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     ...(opts.chunkThreshold !== undefined ? { chunkThreshold: opts.chunkThreshold } : {}),
   };
   const scans = await Promise.all(replicas.map((r) => r.scan(scanOpts)));
+  const digest = rulesDigest(ignore);
+  const settled = commonSettledToken(scans, digest);
   let problems = 0;
   scans.forEach((s, i) => {
     const root = replicas[i]?.label ?? '?';
@@ -70,17 +73,22 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     problems += s.problems.length;
   });
 
-  const states: ReplicaState[] = scans.map((s, i) => ({
-    id: ids[i] ?? '',
-    entries: new Map(s.entries.map((e) => [e.path, e])),
-    unseen: s.unseen,
-  }));
-  const plan = reconcile(states, { mode: opts.mode, conflict: opts.conflict });
+  // All replicas still as one converged run left them: nothing to reconcile (engine/settled.ts).
+  const states: ReplicaState[] = settled
+    ? []
+    : scans.map((s, i) => ({
+        id: ids[i] ?? '',
+        entries: new Map(s.entries.map((e) => [e.path, e])),
+        unseen: s.unseen,
+      }));
+  const plan = settled
+    ? { actions: [], conflicts: [], resurrected: [] }
+    : reconcile(states, { mode: opts.mode, conflict: opts.conflict });
   checkMassDelete(plan, states, replicas, { force: opts.force });
   for (const c of plan.conflicts) opts.emit({ type: 'conflict', conflict: c });
 
   const { items, count, bytes } = describePlan(plan, replicas, { list: opts.dryRun });
-  opts.emit({ type: 'plan', items: count, bytes });
+  opts.emit({ type: 'plan', items: count, bytes, settled: settled !== undefined });
   const tally = {
     copied: 0,
     deleted: 0,
@@ -99,7 +107,11 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
       await execute(plan.actions, ctx);
     }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
-    await Promise.all(replicas.map((r) => r.finish({ dryRun: false, now: opts.now(), peers })));
+    const converged =
+      tally.problems === 0 && plan.conflicts.length === 0 && scans.every((s) => s.unseen.length === 0);
+    const token = settled ?? (converged ? newSettledToken(digest) : undefined);
+    const finish = { dryRun: false, now: opts.now(), peers, ...(token ? { settled: token } : {}) };
+    await Promise.all(replicas.map((r) => r.finish(finish)));
   }
   const changes = plan.actions.filter((a) => a.type !== 'record').length;
   return {

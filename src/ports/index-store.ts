@@ -25,6 +25,11 @@ export interface ReplicaMeta {
   readonly lastSync?: number;
   /** Peers this replica has synced with: id -> how the user named that root, and when. */
   readonly peers: Readonly<Record<string, { readonly label: string; readonly lastSync: number }>>;
+  /**
+   * Settled token of the last converged run (src/engine/settled.ts). Valid only while no change
+   * was recorded after this metadata: a store drops it on load when changes follow it.
+   */
+  readonly settled?: string;
 }
 
 export interface IndexSnapshot {

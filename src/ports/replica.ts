@@ -98,6 +98,11 @@ export interface ScanResult {
    */
   readonly unseen: readonly string[];
   readonly hashedBytes: number;
+  /**
+   * The settled token of the last run that left this replica converged with its peers, present only
+   * while nothing has changed here since (see src/engine/settled.ts).
+   */
+  readonly settled?: string;
 }
 
 export interface ReadRequest {
@@ -182,4 +187,6 @@ export interface FinishOptions {
   readonly now: number;
   /** Every replica in this run: id -> label, so each records who it met. */
   readonly peers: Readonly<Record<string, string>>;
+  /** Every replica converged in this run: remember this token (absent: forget any old one). */
+  readonly settled?: string;
 }

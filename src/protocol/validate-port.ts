@@ -25,6 +25,7 @@ import {
   liveEntry,
   map,
   num,
+  type Obj,
   obj,
   optional,
   problem,
@@ -91,7 +92,14 @@ export function scanResult(v: unknown, what: string): ScanResult {
     problems: map(get(o, 'problems'), `${what}.problems`, LIMITS.scanEntries, problem),
     unseen: map(get(o, 'unseen'), `${what}.unseen`, LIMITS.scanEntries, relPath),
     hashedBytes: count(get(o, 'hashedBytes'), `${what}.hashedBytes`),
+    ...settledField(o, what),
   };
+}
+
+/** The optional settled token of scan results and finish options: a short printable string. */
+function settledField(o: Obj, what: string): { settled?: string } {
+  const t = optional(get(o, 'settled'), `${what}.settled`, (x, w) => str(x, w, LIMITS.label));
+  return t === undefined ? {} : { settled: t };
 }
 
 /** One scan entry with its stat, as carried by `part` messages. */
@@ -203,6 +211,7 @@ export function finishOptions(v: unknown, what: string): FinishOptions {
     dryRun: bool(get(o, 'dryRun'), `${what}.dryRun`),
     now: num(get(o, 'now'), `${what}.now`),
     peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, (x, w) => str(x, w, LIMITS.label)),
+    ...settledField(o, what),
   };
 }
 

@@ -111,6 +111,36 @@ describe('log index store', () => {
     assert.equal((await stat(join(dir, 'log.bin'))).size > 0, true);
   });
 
+  it('keeps a settled token only while no change follows the metadata that carries it', async () => {
+    const dir = await tempDir();
+    const s = openLogIndexStore(dir);
+    await s.writeMeta(META);
+    await s.append([set('a', 1)]);
+    await s.writeMeta({ ...META, settled: 'tok.1' });
+    await s.close();
+    assert.equal((await load(dir)).meta.settled, 'tok.1', 'nothing after the meta: token holds');
+
+    const s2 = openLogIndexStore(dir);
+    await s2.load();
+    await s2.append([set('b', 2)]);
+    await s2.close();
+    const after = await load(dir);
+    assert.equal(after.meta.settled, undefined, 'a change after the meta drops the token');
+    assert.equal(after.meta.replicaId, META.replicaId);
+
+    const s3 = openLogIndexStore(dir);
+    const snap = await s3.load();
+    await s3.compact({ meta: { ...META, settled: 'tok.2' }, records: new Map(snap?.records) });
+    await s3.close();
+    assert.equal((await load(dir)).meta.settled, 'tok.2', 'a snapshot carries its own token');
+
+    const s4 = openLogIndexStore(dir);
+    await s4.load();
+    await s4.append([forget('a')]);
+    await s4.close();
+    assert.equal((await load(dir)).meta.settled, undefined, 'a change after a snapshot drops it too');
+  });
+
   it('round-trips many distinct version-vector shapes in one frame (msgpackr record structures)', async () => {
     const dir = await tempDir();
     const records = new Map<string, IndexRecord>();

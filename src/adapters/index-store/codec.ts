@@ -117,8 +117,13 @@ export function applyChanges(body: unknown, into: Map<string, IndexRecord>): voi
 export function encodeMeta(m: ReplicaMeta): unknown {
   const peers: Record<string, { label: string; lastSync: number }> = {};
   for (const [id, p] of Object.entries(m.peers)) peers[id] = { label: p.label, lastSync: p.lastSync };
-  const base = { replicaId: m.replicaId, createdAt: m.createdAt, peers };
-  return m.lastSync === undefined ? base : { ...base, lastSync: m.lastSync };
+  return {
+    replicaId: m.replicaId,
+    createdAt: m.createdAt,
+    peers,
+    ...(m.lastSync === undefined ? {} : { lastSync: m.lastSync }),
+    ...(m.settled === undefined ? {} : { settled: m.settled }),
+  };
 }
 
 export function decodeMeta(v: unknown): ReplicaMeta {
@@ -128,7 +133,8 @@ export function decodeMeta(v: unknown): ReplicaMeta {
     typeof m.createdAt !== 'number' ||
     typeof m.peers !== 'object' ||
     m.peers === null ||
-    !(m.lastSync === undefined || typeof m.lastSync === 'number')
+    !(m.lastSync === undefined || typeof m.lastSync === 'number') ||
+    !(m.settled === undefined || typeof m.settled === 'string')
   ) {
     throw new ShapeError('malformed replica metadata');
   }

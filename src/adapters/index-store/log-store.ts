@@ -120,6 +120,8 @@ export class LogIndexStore implements IndexStore {
       const snap =
         snapBuf === undefined ? { gen: 0, meta: undefined, records: new Map() } : this.#readSnapshot(snapBuf);
       let meta = snap.meta;
+      // A settled token holds only if no change was recorded after the metadata that carries it.
+      let changedAfterMeta = false;
       const records = snap.records;
       this.#gen = snap.gen;
       this.#logEnd = 0;
@@ -134,9 +136,13 @@ export class LogIndexStore implements IndexStore {
             // stop there like at a torn frame, and keep everything before it.
             try {
               const t = unpack(p) as unknown[];
-              if (t[0] === Kind.Changes) applyChanges(t[1], records);
-              else if (t[0] === Kind.Meta) meta = decodeMeta(t[1]);
-              else break;
+              if (t[0] === Kind.Changes) {
+                applyChanges(t[1], records);
+                changedAfterMeta = true;
+              } else if (t[0] === Kind.Meta) {
+                meta = decodeMeta(t[1]);
+                changedAfterMeta = false;
+              } else break;
             } catch (e) {
               if (e instanceof ShapeError) break;
               throw e;
@@ -150,6 +156,10 @@ export class LogIndexStore implements IndexStore {
       if (meta === undefined) {
         if (records.size === 0) return undefined;
         throw corrupt(join(this.#dir, LOG), 'entries without replica metadata');
+      }
+      if (changedAfterMeta && meta.settled !== undefined) {
+        const { settled: _dropped, ...rest } = meta;
+        meta = rest;
       }
       return { meta, records };
     });
