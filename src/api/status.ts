@@ -2,7 +2,7 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { FerryError } from '../core/errors.ts';
 import { baseName } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
-import { openReplicas } from './roots.ts';
+import { openReplicas, type RemoteOptions } from './roots.ts';
 
 export interface OpenConflict {
   readonly path: string;
@@ -23,9 +23,9 @@ export interface StatusReport {
 
 const CONFLICT = /\.sync-conflict-\d{8}-\d{6}-([a-z0-9]+)(?:-\d+)?(?:\.|$)/;
 
-/** `ferry status ROOT`: what this replica is, whom it syncs with, and what needs attention. Read-only. */
-export async function status(root: string): Promise<StatusReport> {
-  const [replica] = openReplicas([root], systemClock);
+/** `ferry status ROOT` (local, or host:path reached as `remote` says): what this replica is, whom it syncs with, and what needs attention. Read-only. */
+export async function status(root: string, remote: RemoteOptions = {}): Promise<StatusReport> {
+  const [replica] = openReplicas([root], systemClock, remote);
   if (!replica) throw new Error('no replica');
   try {
     const info = await replica.open({ create: false, readOnly: true });

@@ -66,8 +66,10 @@ function program(): Command {
     });
   p.command('status')
     .description("show a root's replica id, last sync, peers, open conflicts and problems")
-    .argument('<root>', 'a local folder or file synced by ferry')
+    .argument('<root>', 'a root synced by ferry: local path, [user@]host:path or ssh://...')
     .option('--json', 'print the report as JSON')
+    .option('-e, --ssh <command>', 'the ssh command for a remote root (default: $FERRY_RSH or ssh)')
+    .option('--remote-ferry <path>', 'the ferry program to run on the remote host')
     .action(async (root: string, o) => {
       process.exitCode = await runStatus(root, o);
     });

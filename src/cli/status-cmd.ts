@@ -2,10 +2,11 @@ import { status } from '../api/status.ts';
 import { FerryError } from '../core/errors.ts';
 import { escapeName } from './escape.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { type RemoteFlags, remoteOptions } from './remote-flags.ts';
 
-export async function runStatus(root: string, o: { json?: boolean }): Promise<number> {
+export async function runStatus(root: string, o: { json?: boolean } & RemoteFlags): Promise<number> {
   try {
-    const r = await status(root);
+    const r = await status(root, remoteOptions(o));
     if (o.json) {
       process.stdout.write(`${JSON.stringify(r)}\n`);
       return EXIT.ok;

@@ -1,12 +1,12 @@
-import type { RemoteOptions } from '../api/roots.ts';
 import { sync } from '../api/sync.ts';
 import { FerryError } from '../core/errors.ts';
 import type { SyncMode } from '../core/plan.ts';
 import { escapeName } from './escape.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { type RemoteFlags, remoteOptions } from './remote-flags.ts';
 import { makeRenderer } from './render.ts';
 
-export interface SyncFlags {
+export interface SyncFlags extends RemoteFlags {
   readonly dryRun?: boolean;
   readonly verbose?: boolean;
   readonly quiet?: boolean;
@@ -17,8 +17,6 @@ export interface SyncFlags {
   readonly conflict: string;
   readonly force?: boolean;
   readonly fsync: boolean;
-  readonly ssh?: string;
-  readonly remoteFerry?: string;
 }
 
 export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<number> {
@@ -61,12 +59,3 @@ export async function runSyncCommand(roots: string[], f: SyncFlags): Promise<num
 }
 
 /** -e/--ssh beats FERRY_RSH (as rsync's -e beats RSYNC_RSH); FERRY_LINK_TIMEOUT is in seconds. */
-function remoteOptions(f: SyncFlags): RemoteOptions {
-  const ssh = f.ssh ?? (process.env.FERRY_RSH || undefined);
-  const secs = Number(process.env.FERRY_LINK_TIMEOUT);
-  return {
-    ...(ssh === undefined ? {} : { ssh }),
-    ...(f.remoteFerry === undefined ? {} : { remoteFerry: f.remoteFerry }),
-    ...(secs > 0 ? { linkTimeoutMs: secs * 1000 } : {}),
-  };
-}

@@ -170,4 +170,26 @@ describe('roots on other hosts over ssh', () => {
     }
     assert.deepEqual(readTree(d), { l: DIR, 'l/f.txt': 'local', r: DIR, 'r/f.txt': 'remote' });
   });
+
+  test('status of a remote root goes through the given ssh command', async (t) => {
+    const d = scratch(t, 'ssh-status');
+    const [A, B] = ['A', 'B'].map((n) => join(d, n)) as [string, string];
+    writeTree(A, { 'a.txt': 'a' });
+    const synced = await runFerry(['sync', '-e', ssh, A, `hosta:${B}`]);
+    assert.equal(synced.code, 0, out(synced));
+
+    const r = await runFerry(['status', '--json', '-e', ssh, `hosta:${B}`]);
+    assert.equal(r.code, 0, out(r));
+    const report = JSON.parse(r.stdout) as { replicaId: string; entries: number; peers: { label: string }[] };
+    assert.equal(report.replicaId, fs.readFileSync(join(B, '.ferry', 'id'), 'utf8').trim());
+    assert.equal(report.entries, 1);
+    assert.deepEqual(
+      report.peers.map((p) => p.label),
+      [A],
+    );
+    // Without -e the default ssh cannot resolve the harness's aliases: a clear failure, exit 4.
+    const plain = await runFerry(['status', `hosta:${B}`], { env: { FERRY_RSH: '' } });
+    assert.equal(plain.code, 4, out(plain));
+    assert.match(plain.stderr, /ssh to hosta failed/);
+  });
 });
