@@ -1,18 +1,30 @@
 #!/usr/bin/env node
-// ferry vs rsync vs unison, local-to-local, same data, one run. `npm run bench` builds ferry and runs this.
-//   node bench/run.mjs [--quick] [--only t10k,t100k,big] [--tools rsync,unison,ferry] [--no-write]
-//                      [--keep] [--timeout SECONDS]
-// Prints a table of wall times, ratios and peak RSS; writes bench/RESULTS.md unless --no-write.
-// Needs rsync and unison on PATH (apt: rsync unison) and, for the RSS columns, GNU time (apt: time).
+// ferry vs rsync vs unison, same data, one run: local-to-local and over a loopback sshd.
+// `npm run bench` builds ferry and runs this.
+//   node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry]
+//                      [--no-write | --out FILE] [--keep] [--timeout SECONDS]
+// Prints tables of wall times, ratios, peak RSS (and wire bytes over ssh); writes bench/RESULTS.md unless
+// --no-write. Needs rsync and unison on PATH (apt: rsync unison), for the RSS columns GNU time (apt: time),
+// for the ssh scenarios openssh-server and openssh-client (without them those are reported as skipped).
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineInfo, problems, renderResults, renderTable } from './report.mjs';
+import { machineInfo, problems, renderResults, renderTable, skippedNotes, sshDetails } from './report.mjs';
 import { runScenario, scenarioSpecs } from './scenarios.mjs';
-import { FERRY, haveTime, missingTools, nodeStartup, REPO, TOOLS } from './tools.mjs';
+import { startSsh } from './ssh.mjs';
+import {
+  FERRY_BUILD,
+  fileHash,
+  haveTime,
+  missingTools,
+  nodeStartup,
+  REPO,
+  snapshotFerry,
+  TOOLS,
+} from './tools.mjs';
 
 const USAGE =
-  'usage: node bench/run.mjs [--quick] [--only t10k,t100k,big] [--tools rsync,unison,ferry] [--no-write] [--keep] [--timeout SECONDS]';
+  'usage: node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry] [--no-write | --out FILE] [--keep] [--timeout SECONDS]';
 
 let opts;
 try {
@@ -22,6 +34,7 @@ try {
       only: { type: 'string' },
       tools: { type: 'string', default: 'rsync,unison,ferry' },
       'no-write': { type: 'boolean', default: false },
+      out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '900' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -58,42 +71,83 @@ if (missing.length) {
 }
 if (!haveTime)
   console.error('bench: GNU time not found at /usr/bin/time (apt-get install time): RSS columns omitted.');
-if (tools.includes('ferry') && !fs.existsSync(FERRY)) {
-  console.error(`bench: ${FERRY} not found (npm run build): ferry rows will show as failed.`);
+if (tools.includes('ferry') && !fs.existsSync(FERRY_BUILD)) {
+  console.error(`bench: ${FERRY_BUILD} not found (npm run build): ferry rows will show as failed.`);
 }
 
 const workDir = join(REPO, 'bench', 'work');
 fs.mkdirSync(workDir, { recursive: true });
+const ferryHash = snapshotFerry(workDir);
 const t0 = Date.now();
 const log = (msg) => console.log(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
 const startup = await nodeStartup(join(workDir, 'node-startup'));
 log(`node -e 0: ${(startup.ms / 1000).toFixed(3)} s (median of 5)`);
 
+const selected = all.filter((s) => only.includes(s.id));
+// The sshd lives for the whole run; if it cannot start, ssh scenarios come back skipped with the reason.
+const ssh = selected.some((s) => s.ssh) ? await startSsh(workDir, log) : null;
+if (ssh && !ssh.ok) log(`ssh scenarios skipped: ${ssh.reason}`);
 const scenarios = [];
-for (const sc of all.filter((s) => only.includes(s.id))) {
-  scenarios.push(
-    await runScenario(sc, { tools, workDir, log, timeoutMs: Number(opts.timeout) * 1000, keep: opts.keep }),
-  );
+try {
+  for (const sc of selected) {
+    scenarios.push(
+      await runScenario(sc, {
+        tools,
+        workDir,
+        log,
+        timeoutMs: Number(opts.timeout) * 1000,
+        keep: opts.keep,
+        ssh,
+      }),
+    );
+  }
+} finally {
+  if (ssh?.ok) await ssh.stop();
+  if (ssh?.ok && !opts.keep) fs.rmSync(ssh.dir, { recursive: true, force: true });
 }
 const rows = scenarios.flatMap((s) => s.rows);
-const initialRuns = all.map((s) => `${s.id} ${s.steps[0].runs}`).join(', ');
+const initialRuns = selected
+  .map((s) => `${s.id} ${s.steps.find((st) => st.step === 'initial').runs}`)
+  .join(', ');
 const notes = [
   `Timed runs per step are in the \`runs\` column (median reported). Initial copies: ${initialRuns}` +
     (opts.quick
       ? ' (quick smoke run: small trees).'
-      : ' (1 run for the 512 MiB case: each run needs 3 GB of fresh copies; whole bench ~7 minutes).'),
+      : ' (1 run for the 512 MiB cases: each run needs 3 GB of fresh copies).'),
   `Total bench time: ${((Date.now() - t0) / 60000).toFixed(1)} min.`,
 ];
+if (ferryHash) {
+  notes.push(
+    `ferry build under test: sha256 ${ferryHash.slice(0, 12)} (the same file is the agent uploaded over ssh).`,
+  );
+  if (fileHash(FERRY_BUILD) !== ferryHash) {
+    const msg =
+      'dist/ferry.mjs was rebuilt during the run; every ferry run used the copy taken at the start.';
+    console.error(`bench: ${msg}`);
+    notes.push(msg);
+  }
+}
 
 console.log(`\nnode -e 0 start-up: ${(startup.ms / 1000).toFixed(3)} s (warm cache, all runs)\n`);
-console.log(renderTable(rows, tools, haveTime));
+const localRows = rows.filter((r) => !r.ssh);
+const sshRows = rows.filter((r) => r.ssh);
+if (localRows.length) console.log(renderTable(localRows, tools, haveTime));
+if (sshRows.length) {
+  console.log(
+    `${localRows.length ? '\n' : ''}over ssh (loopback sshd):\n${renderTable(sshRows, tools, haveTime)}`,
+  );
+  const extra = [...skippedNotes(scenarios), ...sshDetails(sshRows, tools)];
+  if (extra.length) console.log(`\n${extra.join('\n')}`);
+}
+// Skipped ssh scenarios (no sshd here) are not failures: only a tool's failure or mismatch is.
 const bad = problems(rows);
 if (bad.length) console.log(`\n${bad.join('\n')}`);
 if (!opts['no-write']) {
-  const machine = machineInfo(tools);
+  const machine = machineInfo(tools, sshRows.length > 0);
   const mode = opts.quick ? 'quick' : 'full';
   const md = renderResults({ machine, mode, scenarios, rows, tools, haveRss: haveTime, startup, notes });
-  fs.writeFileSync(join(REPO, 'bench', 'RESULTS.md'), md);
-  console.log('\nwrote bench/RESULTS.md');
+  const out = opts.out ?? join(REPO, 'bench', 'RESULTS.md');
+  fs.writeFileSync(out, md);
+  console.log(`\nwrote ${out}`);
 }
 process.exitCode = bad.length ? 1 : 0;

@@ -1,9 +1,12 @@
 // Scenarios: which trees, which steps, how many timed runs, which targets ferry must meet.
 // Every tool gets its own `cp -a` copy of one generated master tree (work/<id>/<tool>/src) and its own
 // destination (work/<id>/<tool>/dst, absent before the initial copy). Runs are interleaved across tools.
+// ssh scenarios (`ssh: true`) reach the destination as hosta:<dst> through the loopback sshd (ssh.mjs);
+// their `wire` steps add one untimed run per tool through the counting ssh wrapper for bytes on the wire.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { ensureFerryAgent, rawCatCommand, readWire } from './ssh.mjs';
 import { median, runTimed, TOOLS } from './tools.mjs';
 import {
   compareTrees,
@@ -19,6 +22,9 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const RATIO = { maxRatio: 1.0 }; // ferry <= 1.0x rsync
 const RATIO_RSS = { maxRatio: 1.0, maxRssMB: 300 };
+// Over ssh (issue "ferry sync part 2"): initial tree <= 0.8x rsync; 1% edit and no-op <= 1.0x rsync; the big
+// initial copy at >= 90% of raw `cat | ssh` throughput; bytes on the wire for the insert <= rsync's.
+const SSH_INITIAL = { maxRatio: 0.8 };
 
 /** Scenario list; `quick` shrinks the trees for a smoke run. */
 export function scenarioSpecs(quick) {
@@ -55,6 +61,26 @@ export function scenarioSpecs(quick) {
         { step: 'insert 100 B', runs: 3 },
       ],
     },
+    {
+      id: 'ssh-t10k',
+      ssh: true,
+      tree: { files: quick ? 2000 : 10000, dirs: quick ? 20 : 100, minSize: 512, maxSize: 64 * KiB, seed: 1 },
+      steps: [
+        { step: 'initial', runs: 3, target: SSH_INITIAL, wire: true },
+        { step: 'no-op', runs: 3, target: RATIO, wire: true },
+        { step: '1% edit', runs: 3, target: RATIO, wire: true },
+      ],
+    },
+    {
+      id: 'ssh-big',
+      ssh: true,
+      big: { size: quick ? 64 * MiB : 512 * MiB, seed: 3 },
+      steps: [
+        { step: 'raw cat over ssh', runs: 3, raw: true },
+        { step: 'initial', runs: quick ? 3 : 1, target: { minRawPct: 90 }, wire: true },
+        { step: 'insert 100 B', runs: 3, target: { maxWireRatio: 1.0 }, wire: true },
+      ],
+    },
   ];
 }
 
@@ -67,10 +93,15 @@ export function describeData(info) {
 }
 
 /**
- * Runs one scenario for `tools`; returns { id, info, rows }. A row is
- * { scenario, step, runs, target, cells: { tool: { status, ms, rssKB, code, detail } } }.
+ * Runs one scenario for `tools`; returns { id, info, ssh, skipped?, rows }. A row is
+ * { scenario, step, runs, target, ssh, cells: { tool: { status, ms, rssKB, code, detail, runsMs, wire? } } }
+ * (wire = { sent, received, conns } from the untimed counted run); a reference row (raw `cat | ssh`) has
+ * `ref` = { status, ms, bytes, runsMs } and no cells, and the rows after it carry the same `ref`.
+ * `ssh` is ssh.mjs's startSsh() result: ssh scenarios need it ok, else they come back skipped with its reason.
  */
-export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep }) {
+export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep, ssh }) {
+  if (sc.ssh && !ssh?.ok) return skippedScenario(sc, tools, ssh?.reason ?? 'sshd not started', log);
+  const remote = sc.ssh ? ssh : null;
   const root = join(workDir, sc.id);
   removeTree(root);
   const master = join(root, 'master');
@@ -79,36 +110,49 @@ export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep }) 
   log(`${sc.id}: ${describeData(info)}`);
   // One fresh folder per tool and initial run, never deleted until the scenario ends: on this VM, deleting
   // a big tree makes the next file creations much slower, which would land on whichever tool runs next.
-  const fresh = (t, run) => {
-    const base = join(root, `${t}-${run + 1}`);
+  const fresh = (t, label) => {
+    const base = join(root, `${t}-${label}`);
     return {
       base,
       src: join(base, 'src'),
       dst: join(base, 'dst'),
-      unisonDir: join(workDir, 'unison-state', `${sc.id}-${run + 1}`),
+      unisonDir: join(workDir, 'unison-state', `${sc.id}-${label}`),
     };
+  };
+  // Puts st into the state the step starts from; `n` numbers the run (seeds the edit or insert).
+  const prepare = (t, step, st, n) => {
+    if (step === 'initial') {
+      if (t === 'unison') {
+        // fresh archives, on both sides over ssh: this is unison's first sync of these replicas
+        for (const d of [st.unisonDir, `${st.unisonDir}-remote`]) {
+          removeTree(d);
+          fs.mkdirSync(d, { recursive: true });
+        }
+      }
+      fs.mkdirSync(st.base, { recursive: true });
+      copyTree(master, st.src);
+    } else if (step === '1% edit') editFraction(st.src, 1000 + n);
+    else if (step.startsWith('insert')) insertBytes(join(st.src, 'big.bin'), 1000, 100, n);
   };
   const state = {};
   const alive = new Set(tools);
   const rows = [];
+  let ref;
   for (const spec of sc.steps) {
+    if (spec.raw) {
+      ref = await rawReference(sc, spec, { file: join(master, 'big.bin'), root, remote, timeoutMs, log });
+      rows.push({ scenario: sc.id, step: spec.step, runs: spec.runs, ssh: true, ref, cells: {} });
+      continue;
+    }
     const results = Object.fromEntries(tools.map((t) => [t, []]));
     for (let run = 0; run < spec.runs; run++) {
       // Rotate the order each run, so no tool always runs right after the same other tool.
       for (const t of [...tools.slice(run % tools.length), ...tools.slice(0, run % tools.length)]) {
         if (!alive.has(t)) continue;
-        if (spec.step === 'initial') state[t] = fresh(t, run);
+        if (spec.step === 'initial') state[t] = fresh(t, run + 1);
         const st = state[t];
-        if (spec.step === 'initial') {
-          if (t === 'unison') {
-            removeTree(st.unisonDir); // fresh archives: this is unison's first sync of these replicas
-            fs.mkdirSync(st.unisonDir, { recursive: true });
-          }
-          fs.mkdirSync(st.base, { recursive: true });
-          copyTree(master, st.src);
-        } else if (spec.step === '1% edit') editFraction(st.src, 1000 + run);
-        else if (spec.step.startsWith('insert')) insertBytes(join(st.src, 'big.bin'), 1000, 100, run);
-        const r = await once(t, st, timeoutMs);
+        prepare(t, spec.step, st, run);
+        const r = await once(t, st, { timeoutMs, remote });
         log(`${sc.id} ${spec.step} ${run + 1}/${spec.runs} ${t}: ${brief(r)}`);
         results[t].push(r);
       }
@@ -116,7 +160,36 @@ export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep }) 
     const cells = Object.fromEntries(tools.map((t) => [t, alive.has(t) ? aggregate(results[t]) : skipped()]));
     for (const t of tools) cells[t].runsMs = results[t].map((r) => (r.code === 0 ? r.ms : null));
     for (const t of tools) if (spec.step === 'initial' && cells[t].status === 'failed') alive.delete(t);
-    rows.push({ scenario: sc.id, step: spec.step, runs: spec.runs, target: spec.target, cells });
+    if (spec.wire && remote) {
+      // One more run per tool, untimed, through the counting wrapper (it costs a Node start and a copy
+      // of every byte, so it stays out of the timed runs). Same kind of change as the timed runs.
+      for (const t of tools) {
+        if (!alive.has(t) || cells[t].status !== 'ok') continue;
+        const st = spec.step === 'initial' ? fresh(t, 'wire') : state[t];
+        prepare(t, spec.step, st, spec.runs);
+        const countFile = join(st.base, `wire-${spec.step.replace(/\W+/g, '_')}.txt`);
+        const r = await once(t, st, { timeoutMs, remote, countFile });
+        const wire = await readWire(countFile);
+        log(`${sc.id} ${spec.step} wire ${t}: ${brief(r)}${wire ? `, ${wireText(wire)}` : ''}`);
+        if (r.code !== 0 || r.mismatch) {
+          const c = aggregate([r]);
+          Object.assign(cells[t], {
+            status: c.status,
+            code: c.code,
+            detail: `untimed wire-count run: ${c.detail}`,
+          });
+        } else if (wire) cells[t].wire = wire;
+      }
+    }
+    rows.push({
+      scenario: sc.id,
+      step: spec.step,
+      runs: spec.runs,
+      target: spec.target,
+      ssh: Boolean(sc.ssh),
+      ...(ref ? { ref } : {}),
+      cells,
+    });
   }
   // Sanity check of the harness itself: the other tools' final trees must match their sources too.
   const last = rows[rows.length - 1];
@@ -129,16 +202,81 @@ export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep }) 
     removeTree(root);
     removeTree(join(workDir, 'unison-state'));
   }
-  return { id: sc.id, info, rows };
+  return { id: sc.id, info, ssh: Boolean(sc.ssh), rows };
 }
 
-async function once(tool, st, timeoutMs) {
+/** Rows for an ssh scenario that cannot run here: every cell `skipped`, the reason on the scenario. */
+function skippedScenario(sc, tools, reason, log) {
+  log(`${sc.id}: skipped: ${reason}`);
+  const cell = () => ({ status: 'skipped', ms: null, rssKB: null, detail: reason, runsMs: [] });
+  const rows = sc.steps.map((spec) => ({
+    scenario: sc.id,
+    step: spec.step,
+    runs: 0,
+    target: spec.target,
+    ssh: true,
+    skipped: reason,
+    ...(spec.raw ? { ref: { status: 'skipped', ms: null, runsMs: [] } } : {}),
+    cells: spec.raw ? {} : Object.fromEntries(tools.map((t) => [t, cell()])),
+  }));
+  return { id: sc.id, info: null, ssh: true, skipped: reason, rows };
+}
+
+/** Times `cat FILE | ssh hosta 'cat >/dev/null'`: what the ssh link itself can carry, file in page cache. */
+async function rawReference(sc, spec, { file, root, remote, timeoutMs, log }) {
+  const rs = [];
+  for (let run = 0; run < spec.runs; run++) {
+    spawnSync('sync');
+    const r = await runTimed(rawCatCommand(remote, file), { logDir: join(root, 'raw-log'), timeoutMs });
+    log(`${sc.id} ${spec.step} ${run + 1}/${spec.runs}: ${brief(r)}`);
+    rs.push(r);
+  }
+  const runsMs = rs.map((r) => (r.code === 0 ? r.ms : null));
+  const failed = rs.find((r) => r.code !== 0);
+  if (failed) return { status: 'failed', code: failed.code, ms: null, detail: failed.stderr.trim(), runsMs };
+  return { status: 'ok', ms: median(rs.map((r) => r.ms)), bytes: fs.statSync(file).size, runsMs };
+}
+
+async function once(tool, st, { timeoutMs, remote, countFile }) {
+  if (tool === 'ferry' && remote) {
+    const err = ensureFerryAgent(remote);
+    if (err) return { ms: null, code: 'warm-up', rssKB: null, stderr: err, timedOut: false, mismatch: null };
+  }
   // Flush dirty pages from setup (cp, rm, edits) and earlier runs, so no run pays for another's writeback.
   spawnSync('sync');
-  const cmd = TOOLS[tool].command({ path: st.src }, { path: st.dst }, { unisonDir: st.unisonDir });
-  const r = await runTimed(cmd, { logDir: join(st.base, 'log'), timeoutMs });
+  const dst = remote ? { host: remote.host, path: st.dst } : { path: st.dst };
+  const ctx = {
+    unisonDir: st.unisonDir,
+    ...(remote
+      ? {
+          ssh: countFile ? remote.countSsh : remote.ssh,
+          unisonServerDir: `${st.unisonDir}-remote`,
+          ferryCache: remote.ferryCache,
+        }
+      : {}),
+  };
+  const cmd = TOOLS[tool].command({ path: st.src }, dst, ctx);
+  if (countFile) {
+    fs.rmSync(countFile, { force: true });
+    cmd.env = { ...cmd.env, SSH_COUNT_FILE: countFile };
+  }
+  const r = await runTimed(cmd, { logDir: join(st.base, countFile ? 'log-wire' : 'log'), timeoutMs });
   const mismatch = r.code === 0 && tool === 'ferry' ? compareTrees(st.src, st.dst) : null;
   return { ...r, mismatch };
+}
+
+/** "108.1 KB sent + 57.5 KB received (1 ssh)". */
+export function wireText(w) {
+  const lost = w.unfinished > 0 ? `, ${w.unfinished} more ssh killed before counting` : '';
+  return `${bytesText(w.sent)} sent + ${bytesText(w.received)} received (${w.conns} ssh${lost})`;
+}
+
+export function bytesText(n) {
+  if (n == null) return '—';
+  if (n < 1e3) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)} KB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e9).toFixed(2)} GB`;
 }
 
 function brief(r) {

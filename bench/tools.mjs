@@ -1,31 +1,61 @@
 // Running and timing the tools. Each tool maps (src, dst, ctx) to one command line, where src and dst
-// are *locations*: { path } for a local folder, later { host, path } for the planned ssh scenarios
-// (the root formatters below already spell both; only the local form is exercised today).
+// are *locations*: { path } for a local folder or { host, path } for a folder reached over ssh. For ssh,
+// ctx.ssh = { program, args } is the ssh command every tool is given (`ssh -F <config>`, or the counting
+// wrapper), ctx.unisonServerDir the archive dir of the remote unison and ctx.ferryCache the remote
+// XDG_CACHE_HOME where ferry keeps its uploaded agent (both private to the bench).
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const FERRY = join(REPO, 'dist', 'ferry.mjs');
+export const FERRY_BUILD = join(REPO, 'dist', 'ferry.mjs');
+/**
+ * The ferry under test. snapshotFerry() points it at a copy of dist/ferry.mjs taken when the bench
+ * starts, so a rebuild in the working tree during a run cannot mix two builds in one table (the bundle
+ * is also the agent ferry uploads over ssh, so both ends run the snapshot).
+ */
+export let FERRY = FERRY_BUILD;
+
+/** Copies the build into workDir and runs that from now on; returns its SHA-256 (hex), or null if unbuilt. */
+export function snapshotFerry(workDir) {
+  if (!fs.existsSync(FERRY_BUILD)) return null;
+  const bytes = fs.readFileSync(FERRY_BUILD);
+  FERRY = join(workDir, 'ferry.mjs');
+  fs.writeFileSync(FERRY, bytes);
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export const fileHash = (path) =>
+  fs.existsSync(path) ? createHash('sha256').update(fs.readFileSync(path)).digest('hex') : null;
 const TIME = '/usr/bin/time';
 
 const rsyncRoot = (l) => (l.host ? `${l.host}:${l.path}/` : `${l.path}/`);
 const unisonRoot = (l) => (l.host ? `ssh://${l.host}/${l.path}` : l.path);
 export const ferryExtraArgs = (process.env.FERRY_BENCH_ARGS ?? '').split(/\s+/).filter(Boolean);
 const ferryRoot = (l) => (l.host ? `${l.host}:${l.path}` : l.path);
+const remote = (src, dst) => Boolean(src.host || dst.host);
+/** Words joined by blanks, as rsync -e, ferry -e and unison -sshargs split them again: no blank or quote inside. */
+const joinWords = (words) => {
+  const bad = words.find((w) => w === '' || /[\s'"\\]/.test(w));
+  if (bad !== undefined)
+    throw new Error(`bench: ssh command word ${JSON.stringify(bad)} has a blank or quote`);
+  return words.join(' ');
+};
+export const sshString = (ssh, extra = []) => joinWords([ssh.program, ...ssh.args, ...extra]);
 
 /** name -> { apt, version(), command(src, dst, ctx) -> { cmd, args, env? } } */
 export const TOOLS = {
   rsync: {
     apt: 'rsync',
     version: () => firstLine('rsync', ['--version']),
-    command: (src, dst) => ({
+    command: (src, dst, ctx) => ({
       cmd: 'rsync',
       args: [
         '-a',
         '--delete',
-        ...(src.host || dst.host ? ['-e', 'ssh'] : []),
+        ...(remote(src, dst) ? ['-e', sshString(ctx.ssh)] : []),
         rsyncRoot(src),
         rsyncRoot(dst),
       ],
@@ -47,6 +77,17 @@ export const TOOLS = {
         '0',
         '-ignore',
         'Name .ferry',
+        // The remote unison is the same binary on the same machine; its archives go to a private dir too.
+        ...(remote(src, dst)
+          ? [
+              '-sshcmd',
+              ctx.ssh.program,
+              '-sshargs',
+              joinWords(ctx.ssh.args),
+              '-servercmd',
+              joinWords(['env', `UNISON=${ctx.unisonServerDir}`, 'unison']),
+            ]
+          : []),
       ],
       env: { UNISON: ctx.unisonDir },
     }),
@@ -54,10 +95,20 @@ export const TOOLS = {
   ferry: {
     apt: null,
     version: () => (fs.existsSync(FERRY) ? firstLine(process.execPath, [FERRY, '--version']) : null),
-    command: (src, dst) => ({
+    command: (src, dst, ctx) => ({
       cmd: process.execPath,
       // FERRY_BENCH_ARGS adds flags (e.g. --no-fsync) so a run can show what durability costs.
-      args: [FERRY, 'sync', '-q', ...ferryExtraArgs, ferryRoot(src), ferryRoot(dst)],
+      args: [
+        FERRY,
+        'sync',
+        '-q',
+        ...ferryExtraArgs,
+        ...(remote(src, dst)
+          ? ['-e', sshString(ctx.ssh, ['-o', `SetEnv=XDG_CACHE_HOME=${ctx.ferryCache}`])]
+          : []),
+        ferryRoot(src),
+        ferryRoot(dst),
+      ],
     }),
   },
 };
