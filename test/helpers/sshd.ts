@@ -136,6 +136,11 @@ export async function startSshd(): Promise<SshdHandle> {
       exited = `sshd exited (${code ?? sig})`;
       resolve();
     });
+    // A missing or unrunnable sshd binary: no 'exit' follows, and without a listener it would throw.
+    child.once('error', (e) => {
+      exited = `cannot start ${SSHD}: ${e.message}`;
+      resolve();
+    });
   });
   const stop = async () => {
     if (exited === undefined) {
