@@ -1,6 +1,6 @@
-import { Chunker } from '../chunking/fastcdc.ts';
+import { ChunkHasher } from '../chunking/chunk-hasher.ts';
 import type { Chunk } from '../core/entry.ts';
-import type { FileSystem, FsStat, Hasher, HasherFactory } from '../ports/filesystem.ts';
+import type { FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
 
 const BLOCK = 1 << 20;
 
@@ -42,42 +42,5 @@ export async function hashFile(
       : { hash: whole.digest(), size: pos, after };
   } finally {
     await h.close();
-  }
-}
-
-/** Feeds blocks to the chunker and hashes each chunk's bytes as its boundary is found. */
-class ChunkHasher {
-  private readonly chunker = new Chunker();
-  private readonly chunks: Chunk[] = [];
-  private current: Hasher;
-  private currentSize = 0;
-  constructor(private readonly newHasher: HasherFactory) {
-    this.current = newHasher();
-  }
-
-  push(block: Uint8Array): void {
-    let pos = 0;
-    for (const len of this.chunker.push(block)) {
-      const take = len - this.currentSize;
-      this.current.update(block.subarray(pos, pos + take));
-      pos += take;
-      this.close(len);
-    }
-    if (pos < block.length) {
-      this.current.update(block.subarray(pos));
-      this.currentSize += block.length - pos;
-    }
-  }
-
-  end(): Chunk[] {
-    const last = this.chunker.end();
-    if (last > 0) this.close(last);
-    return this.chunks;
-  }
-
-  private close(len: number): void {
-    this.chunks.push({ size: len, hash: this.current.digest() });
-    this.current = this.newHasher();
-    this.currentSize = 0;
   }
 }
