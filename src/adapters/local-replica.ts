@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { applyBatch } from '../apply/apply-batch.ts';
 import { History } from '../apply/history.ts';
-import { TempFile } from '../apply/temp-file.ts';
+import { chunkMode, TempFile } from '../apply/temp-file.ts';
 import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
@@ -66,6 +66,8 @@ export class LocalReplica implements ReplicaPort {
   /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
   private pending: IndexChange[] = [];
   private durable = true;
+  /** The run's chunk threshold (from scan): received files get chunk lists exactly as scanned ones. */
+  private chunkThreshold = DEFAULT_CHUNK_THRESHOLD;
 
   constructor(
     readonly label: string,
@@ -144,6 +146,7 @@ export class LocalReplica implements ReplicaPort {
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
     const replicaId = this.meta?.replicaId || 'new';
+    this.chunkThreshold = opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
     if (!isDir(this.layout.root)) return { entries: [], stats: [], problems: [], unseen: [], hashedBytes: 0 };
     const out = await scanTree({
       fs: this.deps.fs,
@@ -152,7 +155,7 @@ export class LocalReplica implements ReplicaPort {
       previous: this.records,
       ignore: makeIgnore(opts.ignore),
       newHasher: this.deps.newHasher,
-      chunkThreshold: opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD,
+      chunkThreshold: this.chunkThreshold,
       ...(this.layout.only !== undefined ? { only: this.layout.only } : {}),
     });
     const before = this.records;
@@ -195,6 +198,7 @@ export class LocalReplica implements ReplicaPort {
       root: this.layout.root,
       tmpDir: tmp.dir,
       durable: this.durable,
+      chunkThreshold: this.chunkThreshold,
       history: this.history,
       newHasher: this.deps.newHasher,
       umask: currentUmask,
@@ -211,7 +215,8 @@ export class LocalReplica implements ReplicaPort {
 
   async beginWrite(op: WriteOp): Promise<void> {
     const env = this.env();
-    const tmp = await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher);
+    const chunks = chunkMode(env.chunkThreshold, op.entry);
+    const tmp = await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher, chunks);
     this.staged.set(op.path, { op, tmp });
     const bad = await tmp.append(op.pieces, this.layout.root, env.newHasher);
     if (bad) {

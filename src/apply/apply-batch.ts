@@ -6,7 +6,7 @@ import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
 import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
 import { AncestorGuard, checkExpect, lstatOrUndefined } from './guard.ts';
 import type { History } from './history.ts';
-import { TempFile } from './temp-file.ts';
+import { chunkMode, TempFile, withOwnChunks } from './temp-file.ts';
 
 export interface ApplyEnv {
   readonly fs: FileSystem;
@@ -19,6 +19,8 @@ export interface ApplyEnv {
   readonly tempName: () => string;
   /** false: skip the filesystem syncs (--no-fsync); renames stay atomic. */
   readonly durable: boolean;
+  /** Files this size or larger get the chunk list of their bytes recorded (the scan's threshold). */
+  readonly chunkThreshold?: number;
   /** A large file already assembled by beginWrite/appendWrite, to be sealed and committed. */
   readonly staged?: { readonly path: string; readonly tmp: TempFile };
 }
@@ -75,7 +77,9 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
     return blocked;
   }
   const staged = env.staged?.path === op.path ? env.staged.tmp : undefined;
-  const tmp = staged ?? (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher));
+  const chunks = chunkMode(env.chunkThreshold, op.entry);
+  const tmp =
+    staged ?? (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher, chunks));
   try {
     const bad =
       (staged ? undefined : await tmp.append(op.pieces, env.root, env.newHasher)) ??
@@ -107,7 +111,8 @@ async function commitOp(
   if (op.op === 'record') {
     const prev = env.currentRecord(op.path);
     const stat = prev?.stat && prev.entry.kind === op.entry.kind ? prev.stat : undefined;
-    return done([{ path: op.path, record: stat ? { entry: op.entry, stat } : { entry: op.entry } }]);
+    const entry = withOwnChunks(op.entry, prev?.entry);
+    return done([{ path: op.path, record: stat ? { entry, stat } : { entry } }]);
   }
   const blocked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect);
   if (blocked) {
@@ -123,7 +128,7 @@ async function commitOp(
         return cleared;
       }
       await fs.rename(tmp.tmpPath, abs);
-      return done([recordAt(fs, abs, op.entry)], tmp.bytes);
+      return done([recordAt(fs, abs, tmp.recorded(op.entry))], tmp.bytes);
     }
     case 'mkdir': {
       const cleared = await clearForReplace(env, op.path, 'dir');
@@ -161,7 +166,8 @@ async function commitOp(
         path: op.path,
         vv: op.expect.kind === 'entry' ? op.expect.entry.vv : op.entry.vv,
       };
-      return done([recordAt(fs, to, op.entry), { path: op.path, record: { entry: gone } }]);
+      const moved = withOwnChunks(op.entry, env.currentRecord(op.path)?.entry);
+      return done([recordAt(fs, to, moved), { path: op.path, record: { entry: gone } }]);
     }
   }
 }

@@ -1,60 +1,82 @@
-import type { FileEntry } from '../core/entry.ts';
+import { ChunkHasher } from '../chunking/chunk-hasher.ts';
+import type { Chunk, Entry, FileEntry } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
 import type { FileSystem, Hasher, HasherFactory, WriteHandle } from '../ports/filesystem.ts';
 import type { Piece } from '../ports/replica.ts';
 
+/** Local pieces may span a whole file: they are copied in blocks of this size, never whole. */
+const BLOCK = 1 << 20;
+
 /**
  * A file being assembled in `.ferry/tmp` (same filesystem as the root, so the final rename is
  * atomic: I2). Every byte is hashed on its way in; `seal` refuses a result whose SHA-256 is not
- * the entry's, so a changed source or a damaged piece never reaches the tree.
+ * the entry's, so a changed source, a damaged piece or a chunk picked by a colliding hash prefix
+ * never reaches the tree. A chunked file is also cut into chunks as it arrives, so the replica
+ * records the chunk list of its own bytes, never one a peer sent (protocol/wire-entry.ts).
  */
 export class TempFile {
   private readonly hasher: Hasher;
+  private readonly chunker: ChunkHasher | undefined;
   private written = 0;
+  private computed: readonly Chunk[] | undefined;
   private constructor(
     private readonly fs: FileSystem,
     readonly tmpPath: string,
     private readonly handle: WriteHandle,
     newHasher: HasherFactory,
+    private readonly chunks: ChunkMode,
   ) {
     this.hasher = newHasher();
+    this.chunker = chunks === 'compute' ? new ChunkHasher(newHasher) : undefined;
   }
 
-  static async create(fs: FileSystem, tmpPath: string, newHasher: HasherFactory): Promise<TempFile> {
-    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath), newHasher);
+  /** `chunks`: how the file's chunk list is obtained (see chunkMode). */
+  static async create(
+    fs: FileSystem,
+    tmpPath: string,
+    newHasher: HasherFactory,
+    chunks: ChunkMode = 'none',
+  ): Promise<TempFile> {
+    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath), newHasher, chunks);
   }
 
-  /** Appends pieces; a local piece is read from this replica and must match its chunk hash. */
+  /**
+   * Appends pieces. A local piece is read from this replica; when it names a hash, its bytes must
+   * have it. On a problem the file is unusable and the caller discards it.
+   */
   async append(
     pieces: readonly Piece[],
     root: string,
     newHasher: HasherFactory,
   ): Promise<Problem | undefined> {
     for (const piece of pieces) {
-      let data: Uint8Array;
-      if (piece.kind === 'data') data = piece.data;
-      else {
-        const h = await this.fs.openRead(`${root}/${piece.path}`);
-        try {
-          data = await h.read(piece.offset, piece.length);
-        } finally {
-          await h.close();
-        }
-        const check = newHasher();
-        check.update(data);
-        if (data.length !== piece.length || check.digest() !== piece.hash) {
-          return {
-            path: piece.path,
-            code: 'changed-during-sync',
-            message: 'local copy used as a source changed during the run',
-          };
-        }
+      if (piece.kind === 'data') {
+        await this.take(piece.data);
+        continue;
       }
-      this.hasher.update(data);
-      await this.handle.write(data);
-      this.written += data.length;
+      const check = piece.hash === undefined ? undefined : newHasher();
+      const h = await this.fs.openRead(`${root}/${piece.path}`);
+      try {
+        for (let done = 0; done < piece.length; ) {
+          const data = await h.read(piece.offset + done, Math.min(BLOCK, piece.length - done));
+          if (data.length === 0) return localChanged(piece.path);
+          check?.update(data);
+          await this.take(data);
+          done += data.length;
+        }
+      } finally {
+        await h.close();
+      }
+      if (check && check.digest() !== piece.hash) return localChanged(piece.path);
     }
     return undefined;
+  }
+
+  private async take(data: Uint8Array): Promise<void> {
+    this.hasher.update(data);
+    this.chunker?.push(data);
+    await this.handle.write(data);
+    this.written += data.length;
   }
 
   get bytes(): number {
@@ -65,6 +87,7 @@ export class TempFile {
   async seal(entry: FileEntry, rel: string): Promise<Problem | undefined> {
     await this.handle.close();
     const hash = this.hasher.digest();
+    const chunks = this.chunker?.end();
     if (this.written !== entry.size || hash !== entry.hash) {
       return {
         path: rel,
@@ -72,7 +95,15 @@ export class TempFile {
         message: 'received content does not match its hash (source changed during the run); not applied',
       };
     }
+    this.computed = chunks;
     return undefined;
+  }
+
+  /** The sealed file's entry as this replica records it, with the chunk list chunkMode chose. */
+  recorded(entry: FileEntry): FileEntry {
+    const { chunks: theirs, ...rest } = entry;
+    const chunks = this.chunks === 'adopt' ? theirs : this.computed;
+    return chunks === undefined ? rest : { ...rest, chunks };
   }
 
   async discard(): Promise<void> {
@@ -87,4 +118,35 @@ export class TempFile {
       // never created or already gone
     }
   }
+}
+
+/**
+ * An entry for content already on this replica's disk (a record or a rename), as the replica
+ * records it: its own chunk list for those bytes (`mine`, from its index), never the sender's.
+ */
+export function withOwnChunks<E extends Entry>(entry: E, mine: Entry | undefined): E {
+  if (entry.kind !== 'file') return entry;
+  const { chunks: _theirs, ...rest } = entry;
+  const own =
+    mine?.kind === 'file' && mine.hash === entry.hash && mine.size === entry.size ? mine.chunks : undefined;
+  return (own === undefined ? rest : { ...rest, chunks: own }) as E;
+}
+
+/**
+ * How a received file gets its chunk list: none below the threshold (as the scan decides it);
+ * 'adopt' the entry's own list when it holds full SHA-256 values, which only a replica in this
+ * process computed from its bytes (lists from another process carry 8-byte prefixes) and which
+ * then describes the received bytes too once their whole-file hash matched; else 'compute' it
+ * while the bytes arrive.
+ */
+export type ChunkMode = 'none' | 'compute' | 'adopt';
+
+export function chunkMode(threshold: number | undefined, entry: FileEntry): ChunkMode {
+  if (threshold === undefined || entry.size < threshold) return 'none';
+  const full = entry.chunks?.every((c) => c.hash.length === 64) === true;
+  return full ? 'adopt' : 'compute';
+}
+
+function localChanged(path: string): Problem {
+  return { path, code: 'changed-during-sync', message: 'local copy used as a source changed during the run' };
 }

@@ -13,11 +13,19 @@ interface EntryBase {
   readonly vv: VersionVector;
 }
 
-/** A chunk of a large file: content-defined boundaries, SHA-256 of the chunk's bytes (hex). */
+/**
+ * A chunk of a large file: content-defined boundaries, SHA-256 of the chunk's bytes (hex). A
+ * replica's own lists hold the full 64 hex digits; lists received from another process carry only
+ * the first CHUNK_KEY_HEX digits (protocol/wire-entry.ts), which serve to choose candidate chunks,
+ * never to verify bytes.
+ */
 export interface Chunk {
   readonly size: number;
   readonly hash: string;
 }
+
+/** Hex digits of a chunk hash that identify it when looking for it elsewhere (8 bytes). */
+export const CHUNK_KEY_HEX = 16;
 
 export interface FileEntry extends EntryBase {
   readonly kind: 'file';

@@ -1,8 +1,8 @@
 import type { FileEntry } from '../core/entry.ts';
 import type { Action } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
-import type { Piece, ReadRequest, WriteOp } from '../ports/replica.ts';
-import { type PiecePlan, planPieces } from './content.ts';
+import type { ApplyReply, Piece, ReadRequest, WriteOp } from '../ports/replica.ts';
+import { type PiecePlan, planPieces, transferAll, usesChunkMatches } from './content.ts';
 import { type ExecContext, expectFor, report } from './exec-context.ts';
 
 type FilePut = Extract<Action, { type: 'put' }> & { entry: FileEntry };
@@ -18,10 +18,19 @@ interface Planned {
   readonly remoteBytes: number;
 }
 
+interface BuiltOp {
+  readonly op: WriteOp;
+  readonly planned: Planned;
+  readonly sent: number;
+  readonly reused: number;
+}
+
 /**
  * Writes files to replica r. Small files go many per request (one read per source, one apply
  * per batch), with the next batch read while the previous one is applied. Files with chunk lists
  * are streamed chunk by chunk, taking every chunk the target already has from the target itself.
+ * Chunks are matched by hash prefix (content.ts); a file assembled from such matches that fails
+ * the target's whole-file check is sent again, every byte from the source.
  */
 export async function writeFiles(ctx: ExecContext, r: number, puts: readonly FilePut[]): Promise<void> {
   const view = ctx.views[r];
@@ -29,6 +38,7 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
   const planned = puts.map((put) => plan(ctx, r, put));
   const large = planned.filter((p) => p.put.entry.chunks !== undefined && p.remoteBytes > 0);
   const small = planned.filter((p) => !large.includes(p));
+  const retry: Planned[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   let batch: Planned[] = [];
   let bytes = 0;
@@ -39,7 +49,10 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
     await inFlight;
     inFlight = view.port.apply(ops.map((o) => o.op)).then((replies) => {
       replies.forEach((reply, i) => {
-        report(ctx, r, ops[i]?.op as WriteOp, reply);
+        const o = ops[i];
+        if (!o) return;
+        if (fallsBack(o.planned, reply)) retry.push(o.planned);
+        else done(ctx, r, o.op, reply, o);
       });
     });
   };
@@ -54,22 +67,48 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
   }
   if (batch.length > 0) await flush();
   await inFlight;
-  for (const p of large) await streamLarge(ctx, r, p);
+  for (const p of large) await writeLarge(ctx, r, p);
+  for (const p of retry) await writeLarge(ctx, r, wholeTransfer(p));
 }
 
 function plan(ctx: ExecContext, r: number, put: FilePut): Planned {
   const view = ctx.views[r];
   const pieces = view ? planPieces(put.entry, view.content) : [];
-  const remoteBytes = pieces.reduce((n, p) => n + (p.kind === 'remote' ? p.length : 0), 0);
   const src = put.sources.find((s) => s !== r);
   const source =
     src !== undefined
       ? { replica: src, path: put.entry.path }
       : ctx.holders(put.entry.hash).find((h) => h.replica !== r);
-  return { put, pieces, source, remoteBytes };
+  return { put, pieces, source, remoteBytes: remoteBytes(pieces) };
 }
 
-async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<{ op: WriteOp }[]> {
+const remoteBytes = (pieces: readonly PiecePlan[]): number =>
+  pieces.reduce((n, p) => n + (p.kind === 'remote' ? p.length : 0), 0);
+
+function wholeTransfer(p: Planned): Planned {
+  const pieces = transferAll(p.put.entry);
+  return { ...p, pieces, remoteBytes: remoteBytes(pieces) };
+}
+
+/** A failed write is retried whole only when chunk matches may be what failed its verification. */
+function fallsBack(p: Planned, reply: ApplyReply): boolean {
+  return !reply.ok && reply.problem.code === 'changed-during-sync' && usesChunkMatches(p.pieces);
+}
+
+/** Tallies and reports a write; bytes found on the target count as reused only if it landed. */
+function done(
+  ctx: ExecContext,
+  r: number,
+  op: WriteOp,
+  reply: ApplyReply,
+  n: { sent: number; reused: number },
+) {
+  ctx.tally.bytesTransferred += n.sent;
+  if (reply.ok) ctx.tally.bytesReused += n.reused;
+  report(ctx, r, op, reply);
+}
+
+async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<BuiltOp[]> {
   const bySource = new Map<number, { idx: number; req: ReadRequest }[]>();
   batch.forEach((p, idx) => {
     if (p.remoteBytes === 0 || !p.source) return;
@@ -92,43 +131,32 @@ async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]):
       });
     }),
   );
-  const ops: { op: WriteOp }[] = [];
+  const ops: BuiltOp[] = [];
   batch.forEach((p, idx) => {
     const got = data.get(idx);
     if (got !== undefined && !(got instanceof Uint8Array)) {
-      ctx.tally.problems++;
-      ctx.emit({
-        type: 'problem',
-        problem: { ...got, root: ctx.views[p.source?.replica ?? r]?.port.label ?? '?' },
-      });
+      sourceProblem(ctx, got, ctx.views[p.source?.replica ?? r]?.port.label);
       return;
     }
     const pieces: Piece[] = got ? [{ kind: 'data', data: got }] : p.pieces.map(localPiece);
-    count(ctx, got ? got.length : 0, got ? 0 : p.put.entry.size);
-    ops.push({
-      op: {
-        op: 'write',
-        path: p.put.entry.path,
-        entry: p.put.entry,
-        expect: expectFor(ctx, r, p.put.current),
-        pieces,
-      },
-    });
+    const op = writeOp(ctx, r, p, pieces);
+    ops.push({ op, planned: p, sent: got ? got.length : 0, reused: got ? 0 : p.put.entry.size });
   });
   return ops;
 }
 
-async function streamLarge(ctx: ExecContext, r: number, p: Planned): Promise<void> {
+function writeOp(ctx: ExecContext, r: number, p: Planned, pieces: Piece[]): WriteOp {
+  const expect = expectFor(ctx, r, p.put.current);
+  return { op: 'write', path: p.put.entry.path, entry: p.put.entry, expect, pieces };
+}
+
+/** Streams a large file to replica r; on a failed chunk-matched assembly, once more whole. */
+async function writeLarge(ctx: ExecContext, r: number, p: Planned): Promise<void> {
   const target = ctx.views[r]?.port;
   const source = p.source ? ctx.views[p.source.replica]?.port : undefined;
   if (!target || !source || !p.source) return missingSource(ctx, r, p.put.entry.path);
-  const op: WriteOp = {
-    op: 'write',
-    path: p.put.entry.path,
-    entry: p.put.entry,
-    expect: expectFor(ctx, r, p.put.current),
-    pieces: [],
-  };
+  const op = writeOp(ctx, r, p, []);
+  const n = { sent: 0, reused: 0 };
   await target.beginWrite(op);
   for (let i = 0; i < p.pieces.length; ) {
     const window: PiecePlan[] = [];
@@ -150,9 +178,8 @@ async function streamLarge(ctx: ExecContext, r: number, p: Planned): Promise<voi
     const failed = replies.find((x) => !x.ok);
     if (failed && !failed.ok) {
       await target.finishWrite(op.path).catch(() => undefined);
-      ctx.tally.problems++;
-      ctx.emit({ type: 'problem', problem: { ...failed.problem, root: source.label } });
-      return;
+      ctx.tally.bytesTransferred += n.sent;
+      return sourceProblem(ctx, failed.problem, source.label);
     }
     let k = 0;
     const pieces: Piece[] = window.map((w) =>
@@ -160,24 +187,27 @@ async function streamLarge(ctx: ExecContext, r: number, p: Planned): Promise<voi
         ? localPiece(w)
         : { kind: 'data', data: (replies[k++] as { data: Uint8Array }).data },
     );
-    count(
-      ctx,
-      bytes,
-      window.reduce((n, w) => n + (w.kind === 'local' ? w.length : 0), 0),
-    );
+    n.sent += bytes;
+    n.reused += window.reduce((sum, w) => sum + (w.kind === 'local' ? w.length : 0), 0);
     await target.appendWrite(op.path, pieces);
   }
-  report(ctx, r, op, await target.finishWrite(op.path));
+  const reply = await target.finishWrite(op.path);
+  if (fallsBack(p, reply)) {
+    ctx.tally.bytesTransferred += n.sent;
+    return writeLarge(ctx, r, wholeTransfer(p));
+  }
+  done(ctx, r, op, reply, n);
 }
 
 function localPiece(p: PiecePlan): Piece {
   if (p.kind !== 'local') throw new Error('remote piece without data');
-  return { kind: 'local', path: p.path, offset: p.offset, length: p.length, hash: p.hash };
+  const base = { kind: 'local' as const, path: p.path, offset: p.offset, length: p.length };
+  return p.hash === undefined ? base : { ...base, hash: p.hash };
 }
 
-function count(ctx: ExecContext, sent: number, reused: number): void {
-  ctx.tally.bytesTransferred += sent;
-  ctx.tally.bytesReused += reused;
+function sourceProblem(ctx: ExecContext, problem: Problem, root: string | undefined): void {
+  ctx.tally.problems++;
+  ctx.emit({ type: 'problem', problem: { ...problem, root: root ?? '?' } });
 }
 
 function missingSource(ctx: ExecContext, r: number, path: string): void {

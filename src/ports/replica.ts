@@ -136,7 +136,11 @@ export type Piece =
       readonly path: string;
       readonly offset: number;
       readonly length: number;
-      readonly hash: string;
+      /**
+       * SHA-256 the copied bytes must have, checked as they are read. Absent for a run of chunks
+       * found by hash prefix: the file's own SHA-256, checked before any rename, covers them.
+       */
+      readonly hash?: string;
     };
 
 export interface WriteOp {

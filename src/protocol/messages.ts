@@ -23,7 +23,11 @@ import type {
  * Both sides send `hello` first. `error` is a connection-level failure sent just before closing.
  * `keepalive` tells a waiting client that a long request is still being worked on.
  */
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: SHA-256 values travel as 32 bytes, chunk lists only in scan results and only as a table of
+ * sizes and 8-byte hash prefixes, local pieces may omit their hash (protocol/wire-entry.ts).
+ */
+export const PROTOCOL_VERSION = 2;
 export const PROTOCOL_NAME = 'ferry';
 
 export const METHODS = [

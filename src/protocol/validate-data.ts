@@ -1,6 +1,6 @@
-import type { Chunk, Entry, FileEntry, LiveEntry } from '../core/entry.ts';
+import { Buffer } from 'node:buffer';
 import { FerryError } from '../core/errors.ts';
-import { byteLength, checkRelPath } from '../core/path.ts';
+import { checkRelPath } from '../core/path.ts';
 import type { Problem, ProblemCode } from '../core/problem.ts';
 import type { VersionVector } from '../core/vv.ts';
 import type { StatStamp } from '../ports/index-store.ts';
@@ -107,10 +107,10 @@ export function relPath(v: unknown, what: string): string {
   return v;
 }
 
-const HASH = /^[0-9a-f]{64}$/;
+/** A SHA-256 travels as its 32 bytes (half the size of hex) and becomes lower-case hex again. */
 export function hash(v: unknown, what: string): string {
-  if (typeof v !== 'string' || !HASH.test(v)) bad(what, 'expected a SHA-256 as 64 lower-case hex digits');
-  return v;
+  if (!(v instanceof Uint8Array) || v.length !== 32) bad(what, 'expected a SHA-256 as 32 bytes of binary');
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
 }
 
 const SHORT_ID = /^[a-z0-9]{1,32}$/;
@@ -162,72 +162,6 @@ export function statStamp(v: unknown, what: string): StatStamp {
     })(),
   };
 }
-
-function chunk(v: unknown, what: string): Chunk {
-  const o = obj(v, what);
-  return { size: count(get(o, 'size'), `${what}.size`), hash: hash(get(o, 'hash'), `${what}.hash`) };
-}
-
-function fileEntry(o: Obj, path: string, vv: VersionVector, what: string): FileEntry {
-  const size = count(get(o, 'size'), `${what}.size`);
-  const base = {
-    kind: 'file' as const,
-    path,
-    vv,
-    size,
-    mtime: num(get(o, 'mtime'), `${what}.mtime`),
-    exec: bool(get(o, 'exec'), `${what}.exec`),
-    hash: hash(get(o, 'hash'), `${what}.hash`),
-  };
-  const chunks = optional(get(o, 'chunks'), `${what}.chunks`, (x, w) => map(x, w, LIMITS.chunks, chunk));
-  if (chunks === undefined) return base;
-  let sum = 0;
-  for (const c of chunks) sum += c.size;
-  if (sum !== size) bad(`${what}.chunks`, `chunk sizes add up to ${sum}, not the file size ${size}`);
-  return { ...base, chunks };
-}
-
-export function symlinkTarget(v: unknown, what: string): string {
-  // Links are stored, never followed, so absolute targets and '..' are legitimate; NUL never is.
-  if (typeof v !== 'string' || v.length === 0) bad(what, 'expected a non-empty link target');
-  if (v.includes('\0')) bad(what, 'link target contains NUL');
-  if (byteLength(v) > LIMITS.symlinkTarget)
-    bad(what, `link target longer than ${LIMITS.symlinkTarget} bytes`);
-  return v;
-}
-
-export function entry(v: unknown, what: string): Entry {
-  const o = obj(v, what);
-  const kind = get(o, 'kind');
-  const path = relPath(get(o, 'path'), `${what}.path`);
-  const vv = vector(get(o, 'vv'), `${what}.vv`);
-  switch (kind) {
-    case 'file':
-      return fileEntry(o, path, vv, what);
-    case 'dir':
-      return { kind, path, vv };
-    case 'tombstone':
-      return { kind, path, vv };
-    case 'symlink':
-      return { kind, path, vv, target: symlinkTarget(get(o, 'target'), `${what}.target`) };
-    default:
-      return bad(`${what}.kind`, `unknown entry kind ${JSON.stringify(String(kind).slice(0, 40))}`);
-  }
-}
-
-/** An entry of one given kind (or one of the live kinds). */
-export function entryOf<K extends Entry['kind']>(
-  v: unknown,
-  what: string,
-  kinds: readonly K[],
-): Extract<Entry, { kind: K }> {
-  const e = entry(v, what);
-  if (!(kinds as readonly string[]).includes(e.kind)) bad(`${what}.kind`, `expected ${kinds.join(' or ')}`);
-  return e as Extract<Entry, { kind: K }>;
-}
-
-export const LIVE_KINDS = ['file', 'dir', 'symlink'] as const;
-export const liveEntry = (v: unknown, what: string): LiveEntry => entryOf(v, what, LIVE_KINDS);
 
 const PROBLEM_CODES: readonly ProblemCode[] = [
   'unreadable',

@@ -17,12 +17,9 @@ import {
   bool,
   bytes,
   count,
-  entry,
-  entryOf,
   get,
   hash,
   LIMITS,
-  liveEntry,
   map,
   num,
   type Obj,
@@ -35,6 +32,7 @@ import {
   statStamp,
   str,
 } from './validate-data.ts';
+import { entry, entryOf, liveEntry, scanEntry } from './wire-entry.ts';
 
 /** Validators for the ReplicaPort argument and result shapes (see validate-data.ts for the rules). */
 
@@ -82,7 +80,7 @@ const statOrNull = (v: unknown, what: string) => (v === null ? null : statStamp(
 
 export function scanResult(v: unknown, what: string): ScanResult {
   const o = obj(v, what);
-  const entries = map(get(o, 'entries'), `${what}.entries`, LIMITS.scanEntries, entry);
+  const entries = map(get(o, 'entries'), `${what}.entries`, LIMITS.scanEntries, scanEntry);
   const stats = map(get(o, 'stats'), `${what}.stats`, LIMITS.scanEntries, statOrNull);
   if (stats.length !== entries.length)
     bad(`${what}.stats`, `${stats.length} stats for ${entries.length} entries`);
@@ -105,7 +103,10 @@ function settledField(o: Obj, what: string): { settled?: string } {
 /** One scan entry with its stat, as carried by `part` messages. */
 export function scanItem(v: unknown, what: string) {
   const o = obj(v, what);
-  return { entry: entry(get(o, 'entry'), `${what}.entry`), stat: statOrNull(get(o, 'stat'), `${what}.stat`) };
+  return {
+    entry: scanEntry(get(o, 'entry'), `${what}.entry`),
+    stat: statOrNull(get(o, 'stat'), `${what}.stat`),
+  };
 }
 
 export function readRequest(v: unknown, what: string): ReadRequest {
@@ -115,8 +116,14 @@ export function readRequest(v: unknown, what: string): ReadRequest {
     offset: count(get(o, 'offset'), `${what}.offset`),
     length: count(get(o, 'length'), `${what}.length`, LIMITS.piece),
     // Optional (ports/replica.ts): whole-file reads are verified by the receiver instead.
-    ...(get(o, 'hash') === undefined ? {} : { hash: hash(get(o, 'hash'), `${what}.hash`) }),
+    ...optionalHash(o, what),
   };
+}
+
+/** null and absent both mean no hash (msgpack has no undefined). */
+function optionalHash(o: Obj, what: string): { hash?: string } {
+  const h = optional(get(o, 'hash'), `${what}.hash`, hash);
+  return h === undefined ? {} : { hash: h };
 }
 
 export function readReply(v: unknown, what: string): ReadReply {
@@ -158,7 +165,8 @@ export function piece(v: unknown, what: string): Piece {
     path: relPath(get(o, 'path'), `${what}.path`),
     offset: count(get(o, 'offset'), `${what}.offset`),
     length: count(get(o, 'length'), `${what}.length`),
-    hash: hash(get(o, 'hash'), `${what}.hash`),
+    // Optional: a run of chunks found by their hash prefix is checked by the whole file's hash.
+    ...optionalHash(o, what),
   };
 }
 

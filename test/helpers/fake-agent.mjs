@@ -56,7 +56,7 @@ function answer(req) {
             size: 5,
             mtime: 1700000000000,
             exec: false,
-            hash: 'a'.repeat(64),
+            hash: Buffer.alloc(32, 0xaa),
           },
         ],
         stats: [null],
@@ -81,7 +81,8 @@ if (!['version99', 'escape', 'bigframe', 'stall'].includes(mode)) {
   process.stderr.write(`fake-agent: unknown mode ${mode}\n`);
   process.exit(2);
 }
-send(hello(mode === 'version99' ? 99 : 1));
+// Protocol version 2 (src/protocol/messages.ts): SHA-256 values travel as 32 bytes.
+send(hello(mode === 'version99' ? 99 : 2));
 
 let buf = Buffer.alloc(0);
 process.stdin.on('data', (chunk) => {

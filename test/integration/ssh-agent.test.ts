@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.ts';
 import { eventsOf, REPO_ROOT, runFerry } from '../helpers/cli.ts';
 import { type SshdHandle, startSshd } from '../helpers/sshd.ts';
 import { fingerprint, scratch, writeTree } from '../helpers/tree.ts';
@@ -61,7 +62,7 @@ describe('a misbehaving agent', () => {
       const { r, err } = await against(t, 'version99');
       assert.equal(r.code, 4, out(r));
       assert.equal(err?.code, 'PROTOCOL', out(r));
-      assert.match(r.stderr, /this ferry speaks version 1\b/);
+      assert.match(r.stderr, new RegExp(`this ferry speaks version ${PROTOCOL_VERSION}\\b`));
       assert.match(r.stderr, /speaks version 99 \(fake-agent 9\.9\)/);
       assert.match(r.stderr, /hosta:/);
     },

@@ -6,6 +6,7 @@ import { FerryError } from '../../src/core/errors.ts';
 import { decode, encode } from '../../src/protocol/codec.ts';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/frame.ts';
 import { clientMessage, serverMessage } from '../../src/protocol/validate.ts';
+import { clientToWire, serverToWire } from '../../src/protocol/wire.ts';
 import { SAMPLE_CLIENT, SAMPLE_SERVER } from './protocol-samples.ts';
 
 /**
@@ -58,8 +59,8 @@ function assertPlain(v: unknown): void {
 }
 
 const samples = [
-  ...SAMPLE_CLIENT.map((m) => ({ side: 'server' as const, bytes: encodeFrame(encode(m)) })),
-  ...SAMPLE_SERVER.map((m) => ({ side: 'client' as const, bytes: encodeFrame(encode(m)) })),
+  ...SAMPLE_CLIENT.map((m) => ({ side: 'server' as const, bytes: encodeFrame(encode(clientToWire(m))) })),
+  ...SAMPLE_SERVER.map((m) => ({ side: 'client' as const, bytes: encodeFrame(encode(serverToWire(m))) })),
 ];
 
 const mutation = fc.oneof(

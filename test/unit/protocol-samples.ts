@@ -1,7 +1,12 @@
 import type { ClientMessage, ServerMessage } from '../../src/protocol/messages.ts';
 
-/** One valid message of every kind: seeds for validator tests and the fuzzer's mutations. */
+/**
+ * One valid message of every kind, in memory: seeds for validator tests and the fuzzer's mutations
+ * (they travel through protocol/wire.ts). Each is in the form a peer's validators rebuild: chunk
+ * lists only in scan results, and there as 8-byte hash prefixes (16 hex digits).
+ */
 const H = 'c'.repeat(64);
+const P = 'd'.repeat(16);
 const file = {
   kind: 'file',
   path: 'dir/f.txt',
@@ -11,19 +16,18 @@ const file = {
   exec: true,
   hash: H,
 } as const;
+const big = { ...file, path: 'big', size: 7 } as const;
 const chunked = {
-  ...file,
-  path: 'big',
-  size: 7,
+  ...big,
   chunks: [
-    { size: 3, hash: H },
-    { size: 4, hash: H },
+    { size: 3, hash: P },
+    { size: 4, hash: '0123456789abcdef' },
   ],
 } as const;
 const stat = { size: 5, mtime: 2.5, ctime: 3.5, ino: 77 };
 
 export const SAMPLE_CLIENT: readonly ClientMessage[] = [
-  { type: 'hello', protocol: 'ferry', version: 1, software: 'ferry 0.1.0' },
+  { type: 'hello', protocol: 'ferry', version: 2, software: 'ferry 0.1.0' },
   { type: 'req', id: 1, method: 'open', opts: { create: true, readOnly: false } },
   { type: 'req', id: 2, method: 'readIgnoreFile' },
   {
@@ -32,7 +36,15 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
     method: 'scan',
     opts: { ignore: ['*.o', '/build'], dryRun: false, chunkThreshold: 1024 },
   },
-  { type: 'req', id: 4, method: 'read', reqs: [{ path: 'a', offset: 0, length: 10, hash: H }] },
+  {
+    type: 'req',
+    id: 4,
+    method: 'read',
+    reqs: [
+      { path: 'a', offset: 0, length: 10, hash: H },
+      { path: 'a', offset: 10, length: 5 },
+    ],
+  },
   {
     type: 'req',
     id: 5,
@@ -58,15 +70,15 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
         entry: { kind: 'tombstone', path: 'gone', vv: { r2: 4 } },
         expect: { kind: 'entry', stat: null, entry: { kind: 'dir', path: 'gone', vv: {} } },
       },
-      { op: 'rename', path: 'a', to: 'a (conflict)', entry: chunked, expect: { kind: 'absent' } },
-      { op: 'record', path: 'big', entry: chunked },
+      { op: 'rename', path: 'a', to: 'a (conflict)', entry: big, expect: { kind: 'absent' } },
+      { op: 'record', path: 'big', entry: big },
     ],
   },
   {
     type: 'req',
     id: 6,
     method: 'beginWrite',
-    op: { op: 'write', path: 'big', entry: chunked, expect: { kind: 'absent' }, pieces: [] },
+    op: { op: 'write', path: 'big', entry: big, expect: { kind: 'absent' }, pieces: [] },
   },
   {
     type: 'req',
@@ -76,6 +88,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
     pieces: [
       { kind: 'local', path: 'dir/f.txt', offset: 0, length: 3, hash: H },
       { kind: 'data', data: new Uint8Array([9]) },
+      { kind: 'local', path: 'dir/f.txt', offset: 3, length: 2 },
     ],
   },
   { type: 'req', id: 8, method: 'finishWrite', path: 'big' },
@@ -89,7 +102,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
 ];
 
 export const SAMPLE_SERVER: readonly ServerMessage[] = [
-  { type: 'hello', protocol: 'ferry', version: 1, software: 'ferry 0.1.0' },
+  { type: 'hello', protocol: 'ferry', version: 2, software: 'ferry 0.1.0' },
   { type: 'keepalive' },
   { type: 'error', error: { code: 'PROTOCOL', message: 'bad', hint: 'upgrade' } },
   {
@@ -120,7 +133,15 @@ export const SAMPLE_SERVER: readonly ServerMessage[] = [
       hashedBytes: 12,
     },
   },
-  { type: 'part', id: 3, method: 'scan', items: [{ entry: file, stat }] },
+  {
+    type: 'part',
+    id: 3,
+    method: 'scan',
+    items: [
+      { entry: file, stat },
+      { entry: chunked, stat: null },
+    ],
+  },
   {
     type: 'res',
     id: 4,

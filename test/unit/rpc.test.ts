@@ -22,6 +22,7 @@ import type {
 import { decode, encode } from '../../src/protocol/codec.ts';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/frame.ts';
 import { makeHello } from '../../src/protocol/handshake.ts';
+import { PROTOCOL_VERSION } from '../../src/protocol/messages.ts';
 
 const H = 'a'.repeat(64);
 const file = (path: string, size = 3): FileEntry => ({
@@ -288,11 +289,17 @@ describe('rpc over a duplex stream', () => {
     const { client, served } = pair({ serverVersion: 7 });
     await assert.rejects(
       client.open({ create: false, readOnly: false }),
-      isCode('PROTOCOL', /this ferry speaks version 1, the agent at host:\/data speaks version 7/),
+      isCode(
+        'PROTOCOL',
+        new RegExp(`this ferry speaks version ${PROTOCOL_VERSION}, the agent at host:/data speaks version 7`),
+      ),
     );
     await assert.rejects(
       served,
-      isCode('PROTOCOL', /this ferry speaks version 7, the client speaks version 1/),
+      isCode(
+        'PROTOCOL',
+        new RegExp(`this ferry speaks version 7, the client speaks version ${PROTOCOL_VERSION}`),
+      ),
     );
   });
 

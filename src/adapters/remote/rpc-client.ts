@@ -16,10 +16,11 @@ import type {
   WriteOp,
 } from '../../ports/replica.ts';
 import { checkHello, makeHello } from '../../protocol/handshake.ts';
-import type { Method, Params, PartItems, Results, ServerMessage } from '../../protocol/messages.ts';
+import type { Method, Params, PartItems, Request, Results, ServerMessage } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { serverMessage } from '../../protocol/validate.ts';
 import { LIMITS } from '../../protocol/validate-data.ts';
+import { clientToWire } from '../../protocol/wire.ts';
 import { type DuplexIo, StreamLink } from './stream-link.ts';
 
 export interface RemoteReplicaOptions {
@@ -147,7 +148,8 @@ export class RemoteReplica implements ReplicaPort {
     this.#arm();
     // Wait for the stream to take the request (backpressure), but not past a failure of the link:
     // a stalled peer never drains, and the call must end when the stall timer fails the link.
-    const sent = this.#link.send({ type: 'req', id, method, ...params }).catch((e: unknown) => {
+    const req = { type: 'req', id, method, ...params } as Request;
+    const sent = this.#link.send(clientToWire(req)).catch((e: unknown) => {
       // Too large to send is this call's problem; a broken stream fails everything via #fail.
       this.#settle(id)?.reject(asError(e));
     });

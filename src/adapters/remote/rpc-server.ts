@@ -7,11 +7,12 @@ import type {
   Method,
   PartMethod,
   Request,
-  Results,
+  Response,
   WireError,
 } from '../../protocol/messages.ts';
 import { PROTOCOL_VERSION } from '../../protocol/messages.ts';
 import { clientMessage } from '../../protocol/validate.ts';
+import { serverToWire, type WireScanItem, type WireScanResult } from '../../protocol/wire.ts';
 import { type DuplexIo, StreamLink } from './stream-link.ts';
 
 export interface ServeOptions {
@@ -140,10 +141,12 @@ export function serveReplica(port: ReplicaPort, io: DuplexIo, opts: ServeOptions
     req: Request,
     reply: { ok: true; result: unknown } | { ok: false; error: WireError },
   ) {
-    const res = { type: 'res', id: req.id, method: req.method, ...reply };
+    const res = serverToWire({ type: 'res', id: req.id, method: req.method, ...reply } as Response);
     const payload = link.encode(res);
     if (payload.length <= link.maxFrame) return link.sendPayload(payload);
-    if (reply.ok && isPartMethod(req.method)) return sendInParts(req.id, req.method, reply.result);
+    if (reply.ok && isPartMethod(req.method)) {
+      return sendInParts(req.id, req.method, (res as { result: unknown }).result);
+    }
     const err = new FerryError(
       'INTERNAL',
       `reply to ${req.method} is ${payload.length} bytes, above the frame limit`,
@@ -151,13 +154,16 @@ export function serveReplica(port: ReplicaPort, io: DuplexIo, opts: ServeOptions
     return link.send({ type: 'res', id: req.id, method: req.method, ok: false, error: wire(err) });
   }
 
-  /** Large array results go out as `part` messages, each under the frame limit, then the tail. */
+  /**
+   * Large array results go out as `part` messages, each under the frame limit, then the tail.
+   * `result` is already in wire form (protocol/wire.ts), so each item is converted only once.
+   */
   async function sendInParts(id: number, method: PartMethod, result: unknown): Promise<void> {
     let items: unknown[];
     let tail: unknown;
     if (method === 'scan') {
-      const r = result as Results['scan'];
-      items = r.entries.map((entry, i) => ({ entry, stat: r.stats[i] ?? null }));
+      const r = result as WireScanResult;
+      items = r.entries.map((entry, i): WireScanItem => ({ entry, stat: r.stats[i] ?? null }));
       tail = { ...r, entries: [], stats: [] };
     } else {
       items = result as unknown[];

@@ -1,0 +1,77 @@
+import type { StatStamp } from '../ports/index-store.ts';
+import type { ApplyOp, Expect, Piece, ReadRequest, ScanResult, WriteOp } from '../ports/replica.ts';
+import type { ClientMessage, PartItems, ServerMessage } from './messages.ts';
+import { entryToWire, hashToWire, type WireEntry } from './wire-entry.ts';
+
+/**
+ * In-memory messages -> the shapes msgpack carries (protocol version 2): every SHA-256 as 32
+ * bytes, chunk lists only in scan results (wire-entry.ts). validate*.ts turn the wire shapes back
+ * into the in-memory types, so both sides of the engine see exactly the ReplicaPort types.
+ */
+export function clientToWire(m: ClientMessage): unknown {
+  if (m.type === 'hello') return m;
+  switch (m.method) {
+    case 'read':
+      return { ...m, reqs: m.reqs.map(readToWire) };
+    case 'apply':
+      return { ...m, ops: m.ops.map(opToWire) };
+    case 'beginWrite':
+      return { ...m, op: writeToWire(m.op) };
+    case 'appendWrite':
+      return { ...m, pieces: m.pieces.map(pieceToWire) };
+    default:
+      return m;
+  }
+}
+
+export function serverToWire(m: ServerMessage): unknown {
+  if (m.type === 'res' && m.ok && m.method === 'scan') return { ...m, result: scanResultToWire(m.result) };
+  if (m.type === 'part' && m.method === 'scan') return { ...m, items: m.items.map(scanItemToWire) };
+  return m;
+}
+
+export type WireScanResult = Omit<ScanResult, 'entries'> & { readonly entries: readonly WireEntry[] };
+export interface WireScanItem {
+  readonly entry: WireEntry;
+  readonly stat: StatStamp | null;
+}
+
+export function scanResultToWire(r: ScanResult): WireScanResult {
+  return { ...r, entries: r.entries.map((e) => entryToWire(e, true)) };
+}
+
+function scanItemToWire(item: PartItems['scan']): WireScanItem {
+  return { entry: entryToWire(item.entry, true), stat: item.stat };
+}
+
+function readToWire(r: ReadRequest): unknown {
+  return r.hash === undefined ? r : { ...r, hash: hashToWire(r.hash) };
+}
+
+function pieceToWire(p: Piece): unknown {
+  return p.kind === 'local' && p.hash !== undefined ? { ...p, hash: hashToWire(p.hash) } : p;
+}
+
+function expectToWire(x: Expect): unknown {
+  return x.kind === 'entry' ? { ...x, entry: entryToWire(x.entry, false) } : x;
+}
+
+function writeToWire(op: WriteOp): unknown {
+  return {
+    ...op,
+    entry: entryToWire(op.entry, false),
+    expect: expectToWire(op.expect),
+    pieces: op.pieces.map(pieceToWire),
+  };
+}
+
+function opToWire(op: ApplyOp): unknown {
+  switch (op.op) {
+    case 'write':
+      return writeToWire(op);
+    case 'record':
+      return { ...op, entry: entryToWire(op.entry, false) };
+    default:
+      return { ...op, entry: entryToWire(op.entry, false), expect: expectToWire(op.expect) };
+  }
+}
