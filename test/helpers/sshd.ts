@@ -162,3 +162,46 @@ export async function startSshd(): Promise<SshdHandle> {
   await stop();
   throw new Error(`${why} on 127.0.0.1:${port}\n${stderr}\n${log}`);
 }
+
+/** What a suite of ssh tests shares: the running sshd, and an ssh command for `ferry -e`. */
+export interface SshSuite {
+  readonly h: SshdHandle;
+  /** `ssh -F <config> -o SetEnv=XDG_CACHE_HOME=<cache>`: the agent lands in a private cache. */
+  readonly ssh: string;
+  readonly cache: string;
+}
+
+/**
+ * Starts one sshd for the enclosing describe() (before/after hooks) with a private agent cache,
+ * so uploads never touch the real ~/.cache of the test user. Read the fields inside tests only.
+ */
+export function useSshd(hooks: {
+  before(fn: () => Promise<void>): void;
+  after(fn: () => Promise<void>): void;
+}): SshSuite {
+  let state: SshSuite | undefined;
+  hooks.before(async () => {
+    const h = await startSshd();
+    const cache = mkdtempSync('/tmp/ferry-it-sshcache-');
+    state = { h, cache, ssh: `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${cache}` };
+  });
+  hooks.after(async () => {
+    await state?.h.stop();
+    if (state) rmSync(state.cache, { recursive: true, force: true });
+  });
+  const get = (): SshSuite => {
+    if (!state) throw new Error('useSshd: read the suite inside a test, after before() ran');
+    return state;
+  };
+  return {
+    get h() {
+      return get().h;
+    },
+    get ssh() {
+      return get().ssh;
+    },
+    get cache() {
+      return get().cache;
+    },
+  };
+}

@@ -8,8 +8,8 @@ import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import { ChunkHasher } from '../../src/chunking/chunk-hasher.ts';
 import type { Chunk, Entry } from '../../src/core/entry.ts';
 import type { SyncSummary } from '../../src/engine/events.ts';
-import { runSync } from '../../src/engine/sync-run.ts';
 import type { ReplicaPort, ScanResult } from '../../src/ports/replica.ts';
+import { syncPorts } from '../helpers/run.ts';
 import { scratch } from '../helpers/tree.ts';
 
 // Chunks are matched by an 8-byte hash prefix (src/engine/content.ts). These tests make a replica
@@ -51,16 +51,7 @@ function rewriteScan(port: ReplicaPort, edit: (e: Entry) => Entry): ReplicaPort 
   };
 }
 
-const sync = (ports: readonly ReplicaPort[]): Promise<SyncSummary> =>
-  runSync(ports, {
-    mode: 'sync',
-    conflict: { kind: 'keep-both' },
-    dryRun: false,
-    force: false,
-    excludes: [],
-    now: Date.now,
-    emit: () => {},
-  });
+const sync = (ports: readonly ReplicaPort[]): Promise<SyncSummary> => syncPorts(ports);
 
 /** The chunk list a replica's index holds for a path (a dry scan reuses index records as they are). */
 async function indexedChunks(root: string, path: string): Promise<readonly Chunk[] | undefined> {

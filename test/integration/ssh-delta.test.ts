@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { chunkLengths } from '../../src/chunking/fastcdc.ts';
 import { CHUNK_ROW } from '../../src/protocol/wire-entry.ts';
 import { doneSummary, runFerry } from '../helpers/cli.ts';
-import { type SshdHandle, startSshd } from '../helpers/sshd.ts';
+import { useSshd } from '../helpers/sshd.ts';
 import { scratch, sha256 } from '../helpers/tree.ts';
 
 // The issue's speed case, scaled to 64 MiB: 100 bytes inserted at offset 1000 of a big file on a
@@ -42,18 +42,7 @@ function chunkSet(data: Buffer): { keys: Set<string>; count: number; lengths: nu
 }
 
 describe('a small edit in a big remote file', () => {
-  let h: SshdHandle;
-  let cache: string;
-  let ssh: string;
-  before(async () => {
-    h = await startSshd();
-    cache = fs.mkdtempSync('/tmp/ferry-it-sshcache-');
-    ssh = `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${cache}`;
-  });
-  after(async () => {
-    await h?.stop();
-    fs.rmSync(cache, { recursive: true, force: true });
-  });
+  const sshd = useSshd({ before, after });
 
   test('100 bytes inserted at offset 1000 of 64 MiB: only the chunk list and the changed chunks cross', async (t) => {
     const d = scratch(t, 'ssh-delta');
@@ -61,14 +50,14 @@ describe('a small edit in a big remote file', () => {
     fs.mkdirSync(A);
     const old = pseudoRandom(SIZE, 'old');
     fs.writeFileSync(join(A, 'big.bin'), old);
-    const first = await runFerry(['sync', '--json', '-e', ssh, A, `hosta:${B}`]);
+    const first = await runFerry(['sync', '--json', '-e', sshd.ssh, A, `hosta:${B}`]);
     assert.equal(first.code, 0, out(first));
     const s1 = doneSummary(first.stdout);
     assert.ok(s1.bytesOnWireSent > SIZE, 'the first copy sends the whole file');
 
     const edited = Buffer.concat([old.subarray(0, 1000), pseudoRandom(100, 'insert'), old.subarray(1000)]);
     fs.writeFileSync(join(A, 'big.bin'), edited);
-    const r = await runFerry(['sync', '--json', '-e', ssh, A, `hosta:${B}`]);
+    const r = await runFerry(['sync', '--json', '-e', sshd.ssh, A, `hosta:${B}`]);
     assert.equal(r.code, 0, out(r));
     assert.equal(sha256(fs.readFileSync(join(B, 'big.bin'))), sha256(edited));
     const s = doneSummary(r.stdout);
@@ -98,7 +87,7 @@ describe('a small edit in a big remote file', () => {
     assert.ok(s.bytesOnWireSent <= changed + 8 * 1024, `${s.bytesOnWireSent} sent`);
 
     // The text summary names the wire traffic of a run with a remote root.
-    const text = await runFerry(['sync', '-e', ssh, A, `hosta:${B}`]);
+    const text = await runFerry(['sync', '-e', sshd.ssh, A, `hosta:${B}`]);
     assert.equal(text.code, 0, out(text));
     assert.match(text.stdout, /reused; [\d.]+ KiB on the wire \([\d.]+ (?:B|KiB) out, [\d.]+ KiB in\)/);
   });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { doneSummary, FERRY_BIN, runFerry } from '../helpers/cli.ts';
-import { type SshdHandle, startSshd } from '../helpers/sshd.ts';
+import { useSshd } from '../helpers/sshd.ts';
 import {
   conflictCopies,
   DIR,
@@ -34,19 +34,7 @@ function assertSame(roots: readonly string[]): TreeSnapshot {
 }
 
 describe('roots on other hosts over ssh', () => {
-  let h: SshdHandle;
-  let cache: string;
-  let ssh: string;
-  before(async () => {
-    h = await startSshd();
-    cache = fs.mkdtempSync('/tmp/ferry-it-sshcache-');
-    // The agent is uploaded into this private cache, never into the real ~/.cache of the test user.
-    ssh = `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${cache}`;
-  });
-  after(async () => {
-    await h?.stop();
-    fs.rmSync(cache, { recursive: true, force: true });
-  });
+  const s = useSshd({ before, after });
 
   test('three roots, one local and two remote: creates, edits, deletes and a conflict converge', async (t) => {
     const d = scratch(t, 'ssh3');
@@ -55,7 +43,7 @@ describe('roots on other hosts over ssh', () => {
     writeTree(B, { 'b.txt': 'from B', docs: { 'y.md': 'y' } });
     const roots = [A, `hosta:${B}`, `hostb:${C}`];
 
-    const r1 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    const r1 = await runFerry(['sync', '--json', '-e', s.ssh, ...roots]);
     assert.equal(r1.code, 0, out(r1));
     assert.deepEqual(assertSame([A, B, C]), {
       'a.txt': 'from A',
@@ -74,7 +62,7 @@ describe('roots on other hosts over ssh', () => {
     fs.writeFileSync(join(A, 'a.txt'), 'A says');
     fs.writeFileSync(join(C, 'a.txt'), 'C says');
     // FERRY_RSH works like RSYNC_RSH.
-    const r2 = await runFerry(['sync', '--json', ...roots], { env: { FERRY_RSH: ssh } });
+    const r2 = await runFerry(['sync', '--json', ...roots], { env: { FERRY_RSH: s.ssh } });
     assert.equal(r2.code, 1, out(r2)); // finished, with a conflict
     const s2 = doneSummary(r2.stdout);
     assert.equal(s2.conflicts, 1);
@@ -87,7 +75,7 @@ describe('roots on other hosts over ssh', () => {
     const versions = [tree['a.txt'], tree[copies[0] as string]].sort();
     assert.deepEqual(versions, ['A says', 'C says']);
 
-    const r3 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    const r3 = await runFerry(['sync', '--json', '-e', s.ssh, ...roots]);
     assert.equal(r3.code, 0, out(r3));
     const s3 = doneSummary(r3.stdout);
     assert.equal(s3.copied + s3.deleted, 0);
@@ -105,15 +93,15 @@ describe('roots on other hosts over ssh', () => {
     const roots = [`hosta:${P1}`, `ssh://hostb${P2}`];
     // -e is split like rsync's: quotes keep a config path with a space in one word.
     const spaced = join(d, 'ssh config');
-    fs.copyFileSync(h.configPath, spaced);
-    const quoted = `ssh -F "${spaced}" -o 'SetEnv=XDG_CACHE_HOME=${cache}'`;
+    fs.copyFileSync(s.h.configPath, spaced);
+    const quoted = `ssh -F "${spaced}" -o 'SetEnv=XDG_CACHE_HOME=${s.cache}'`;
     const r1 = await runFerry(['sync', '--json', '-e', quoted, ...roots]);
     assert.equal(r1.code, 0, out(r1));
     assert.equal(sha256(fs.readFileSync(join(P2, 'sub', 'big.bin'))), sha256(big));
     assert.equal(fs.readFileSync(join(P1, 'other.txt'), 'utf8'), 'other');
     assertSame([P1, P2]);
 
-    const r2 = await runFerry(['sync', '--json', '-e', ssh, ...roots]);
+    const r2 = await runFerry(['sync', '--json', '-e', s.ssh, ...roots]);
     assert.equal(r2.code, 0, out(r2));
     assert.equal(doneSummary(r2.stdout).inSync, true);
   });
@@ -121,7 +109,7 @@ describe('roots on other hosts over ssh', () => {
   test('zero install: the agent is uploaded once into the cache, verified, and reused', async (t) => {
     const d = scratch(t, 'ssh-upload');
     const own = fs.mkdtempSync(join(d, 'cache-'));
-    const e = `ssh -F ${h.configPath} -o SetEnv=XDG_CACHE_HOME=${own}`;
+    const e = `ssh -F ${s.h.configPath} -o SetEnv=XDG_CACHE_HOME=${own}`;
     const agent = join(own, 'ferry', 'agent', VERSION, 'ferry.mjs');
     writeTree(join(d, 'a'), { 'f.txt': 'f' });
     const roots = [join(d, 'a'), `hosta:${join(d, 'b')}`];
@@ -161,7 +149,7 @@ describe('roots on other hosts over ssh', () => {
       [join(d, 'l', 'f.txt'), `hosta:${join(d, 'r', 'f.txt')}`],
       [join(d, 'l'), `hosta:${join(d, 'r', 'f.txt')}`],
     ]) {
-      const r = await runFerry(['sync', '-e', ssh, ...roots]);
+      const r = await runFerry(['sync', '-e', s.ssh, ...roots]);
       assert.equal(r.code, 2, out(r));
       assert.match(
         r.stderr,
@@ -175,10 +163,10 @@ describe('roots on other hosts over ssh', () => {
     const d = scratch(t, 'ssh-status');
     const [A, B] = ['A', 'B'].map((n) => join(d, n)) as [string, string];
     writeTree(A, { 'a.txt': 'a' });
-    const synced = await runFerry(['sync', '-e', ssh, A, `hosta:${B}`]);
+    const synced = await runFerry(['sync', '-e', s.ssh, A, `hosta:${B}`]);
     assert.equal(synced.code, 0, out(synced));
 
-    const r = await runFerry(['status', '--json', '-e', ssh, `hosta:${B}`]);
+    const r = await runFerry(['status', '--json', '-e', s.ssh, `hosta:${B}`]);
     assert.equal(r.code, 0, out(r));
     const report = JSON.parse(r.stdout) as { replicaId: string; entries: number; peers: { label: string }[] };
     assert.equal(report.replicaId, fs.readFileSync(join(B, '.ferry', 'id'), 'utf8').trim());

@@ -9,7 +9,8 @@ import { RemoteReplica } from '../../src/adapters/remote/rpc-client.ts';
 import { serveReplica } from '../../src/adapters/remote/rpc-server.ts';
 import { summaryLine } from '../../src/cli/render.ts';
 import type { SyncEvent, SyncSummary } from '../../src/engine/events.ts';
-import { runSync } from '../../src/engine/sync-run.ts';
+import type { ReplicaPort } from '../../src/ports/replica.ts';
+import { syncPorts } from '../helpers/run.ts';
 import { scratch, writeTree } from '../helpers/tree.ts';
 
 /** A pipe that counts the bytes it carries (without reading ahead of its consumer). */
@@ -40,16 +41,7 @@ function remote(root: string) {
   return { client, served, up, down };
 }
 
-const run = (ports: Parameters<typeof runSync>[0], events: SyncEvent[]) =>
-  runSync(ports, {
-    mode: 'sync',
-    conflict: { kind: 'keep-both' },
-    dryRun: false,
-    force: false,
-    excludes: [],
-    now: Date.now,
-    emit: (e) => events.push(e),
-  });
+const run = (ports: readonly ReplicaPort[], events: SyncEvent[]) => syncPorts(ports, (e) => events.push(e));
 
 describe('bytes on the wire', () => {
   it('the link counts every frame both ways, hellos and the goodbye included', async (t) => {
