@@ -92,3 +92,21 @@ export function depth(p: string): number {
 export function isWithin(p: string, dir: string): boolean {
   return p === dir || p.startsWith(`${dir}/`);
 }
+
+/**
+ * The one source path inside the metadata folder a local piece may name: the partial copy a
+ * replica kept of an interrupted large-file transfer, by the SHA-256 of the file it is a prefix
+ * of (adapters/partials.ts). Not a tree path: checkRelPath refuses it; validators accept exactly
+ * this shape for local pieces, and only the replica's own partial folder is read for it.
+ */
+export const PARTIAL_SOURCE_PREFIX = `${META_DIR}/partial/`;
+const PARTIAL_SOURCE = /^\.ferry\/partial\/([0-9a-f]{64})$/;
+
+export function partialSource(hash: string): string {
+  return `${PARTIAL_SOURCE_PREFIX}${hash}`;
+}
+
+/** The file hash a partial source path names, or undefined for any other path. */
+export function partialHashOf(p: string): string | undefined {
+  return PARTIAL_SOURCE.exec(p)?.[1];
+}

@@ -103,6 +103,19 @@ export interface ScanResult {
    * while nothing has changed here since (see src/engine/settled.ts).
    */
   readonly settled?: string;
+  /**
+   * Leading bytes this replica kept of large files whose transfer was cut off, by the SHA-256 of
+   * the whole file: a local piece may name one as `partialSource(hash)` (core/path.ts) to resume
+   * instead of receiving those bytes again. Absent when there are none.
+   */
+  readonly partials?: readonly PartialInfo[];
+}
+
+export interface PartialInfo {
+  /** SHA-256 of the file the partial is a prefix of. */
+  readonly hash: string;
+  /** Bytes held: a candidate only, the assembled file is verified against `hash` (I2). */
+  readonly size: number;
 }
 
 export interface ReadRequest {
@@ -133,6 +146,7 @@ export type Piece =
   | { readonly kind: 'data'; readonly data: Uint8Array }
   | {
       readonly kind: 'local';
+      /** A path in this replica, or `partialSource(hash)` for a kept partial (ScanResult.partials). */
       readonly path: string;
       readonly offset: number;
       readonly length: number;

@@ -23,6 +23,8 @@ export const LIMITS = {
   text: 65_536,
   label: 4096,
   symlinkTarget: 4096,
+  /** Partials a scan result may list (a replica keeps at most 64, adapters/partials.ts). */
+  partials: 1024,
 } as const;
 
 export type Obj = Readonly<Record<string, unknown>>;

@@ -1,3 +1,4 @@
+import { partialHashOf } from '../core/path.ts';
 import type {
   ApplyOp,
   ApplyReply,
@@ -5,6 +6,7 @@ import type {
   FinishOptions,
   OpenInfo,
   OpenOptions,
+  PartialInfo,
   Piece,
   ReadReply,
   ReadRequest,
@@ -91,7 +93,24 @@ export function scanResult(v: unknown, what: string): ScanResult {
     unseen: map(get(o, 'unseen'), `${what}.unseen`, LIMITS.scanEntries, relPath),
     hashedBytes: count(get(o, 'hashedBytes'), `${what}.hashedBytes`),
     ...settledField(o, what),
+    ...partialsField(o, what),
   };
+}
+
+/** Kept partials of a scan result (optional; an older agent sends none). */
+function partialsField(o: Obj, what: string): { partials?: PartialInfo[] } {
+  const p = optional(get(o, 'partials'), `${what}.partials`, (x, w) =>
+    map(x, w, LIMITS.partials, (y, wi) => {
+      const e = obj(y, wi);
+      return { hash: hash(get(e, 'hash'), `${wi}.hash`), size: count(get(e, 'size'), `${wi}.size`) };
+    }),
+  );
+  return p === undefined || p.length === 0 ? {} : { partials: p };
+}
+
+/** A local piece's source: a tree path, or exactly the shape that names a kept partial. */
+function sourcePath(v: unknown, what: string): string {
+  return typeof v === 'string' && partialHashOf(v) !== undefined ? v : relPath(v, what);
 }
 
 /** The optional settled token of scan results and finish options: a short printable string. */
@@ -162,7 +181,7 @@ export function piece(v: unknown, what: string): Piece {
   if (kind !== 'local') bad(`${what}.kind`, "expected 'data' or 'local'");
   return {
     kind,
-    path: relPath(get(o, 'path'), `${what}.path`),
+    path: sourcePath(get(o, 'path'), `${what}.path`),
     offset: count(get(o, 'offset'), `${what}.offset`),
     length: count(get(o, 'length'), `${what}.length`),
     // Optional: a run of chunks found by their hash prefix is checked by the whole file's hash.

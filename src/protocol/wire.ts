@@ -30,14 +30,21 @@ export function serverToWire(m: ServerMessage): unknown {
   return m;
 }
 
-export type WireScanResult = Omit<ScanResult, 'entries'> & { readonly entries: readonly WireEntry[] };
+export type WireScanResult = Omit<ScanResult, 'entries' | 'partials'> & {
+  readonly entries: readonly WireEntry[];
+  readonly partials?: readonly { readonly hash: Uint8Array; readonly size: number }[];
+};
 export interface WireScanItem {
   readonly entry: WireEntry;
   readonly stat: StatStamp | null;
 }
 
 export function scanResultToWire(r: ScanResult): WireScanResult {
-  return { ...r, entries: r.entries.map((e) => entryToWire(e, true)) };
+  const { partials, ...rest } = r;
+  const out = { ...rest, entries: r.entries.map((e) => entryToWire(e, true)) };
+  return partials === undefined || partials.length === 0
+    ? out
+    : { ...out, partials: partials.map((x) => ({ hash: hashToWire(x.hash), size: x.size })) };
 }
 
 function scanItemToWire(item: PartItems['scan']): WireScanItem {

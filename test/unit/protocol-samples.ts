@@ -89,6 +89,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
       { kind: 'local', path: 'dir/f.txt', offset: 0, length: 3, hash: H },
       { kind: 'data', data: new Uint8Array([9]) },
       { kind: 'local', path: 'dir/f.txt', offset: 3, length: 2 },
+      { kind: 'local', path: `.ferry/partial/${H}`, offset: 0, length: 6 },
     ],
   },
   { type: 'req', id: 8, method: 'finishWrite', path: 'big' },
@@ -131,6 +132,7 @@ export const SAMPLE_SERVER: readonly ServerMessage[] = [
       problems: [{ path: '', code: 'unreadable', message: 'EIO', root: 'a' }],
       unseen: ['dir/x'],
       hashedBytes: 12,
+      partials: [{ hash: H, size: 6 }],
     },
   },
   {

@@ -144,6 +144,42 @@ describe('validate', () => {
     );
   });
 
+  it('accepts exactly the kept-partial shape as a source path inside .ferry', () => {
+    const append = (path: string) =>
+      clientMessage({
+        type: 'req',
+        id: 1,
+        method: 'appendWrite',
+        path: 'big',
+        pieces: [{ kind: 'local', path, offset: 0, length: 1 }],
+      });
+    assert.doesNotThrow(() => append(`.ferry/partial/${H}`));
+    for (const p of [
+      '.ferry/partial/abc',
+      `.ferry/partial/${H}/x`,
+      `.ferry/partial/${H.toUpperCase()}`,
+      `.ferry/partial/../${H}`,
+      `.ferry/tmp/${H}`,
+      '.ferry/index',
+    ]) {
+      assert.throws(() => append(p), protocolError(/pieces\[0\]\.path/), p);
+    }
+    const scan = (partials: unknown) =>
+      serverMessage({
+        type: 'res',
+        id: 1,
+        method: 'scan',
+        ok: true,
+        result: { entries: [], stats: [], problems: [], unseen: [], hashedBytes: 0, partials },
+      });
+    assert.throws(() => scan([{ hash: H, size: 1 }]), protocolError(/partials\[0\]\.hash/));
+    assert.throws(() => scan([{ hash: hashToWire(H), size: -1 }]), protocolError(/partials\[0\]\.size/));
+    assert.throws(
+      () => scan(Array.from({ length: 1025 }, () => ({ hash: hashToWire(H), size: 1 }))),
+      protocolError(/partials/),
+    );
+  });
+
   it('checks version vectors, numbers, hashes and kinds', () => {
     assert.throws(() => apply(mkdir(dir('d', { R1: 1 }))), protocolError(/vv key/));
     assert.throws(() => apply(mkdir(dir('d', { constructor: 1 }))), protocolError(/vv key/));
