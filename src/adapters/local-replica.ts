@@ -5,6 +5,7 @@ import { History } from '../apply/history.ts';
 import { chunkMode, TempFile } from '../apply/temp-file.ts';
 import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
+import { partialHashOf } from '../core/path.ts';
 import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord, IndexStore, ReplicaMeta } from '../ports/index-store.ts';
 import type {
@@ -25,6 +26,7 @@ import { IGNORE_FILE, makeIgnore } from '../scan/ignore.ts';
 import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
 import { takeLock } from './lock.ts';
+import { Partials } from './partials.ts';
 import { verifyRead } from './read-verified.ts';
 
 /** Where a replica's files and metadata live on this host. */
@@ -60,7 +62,11 @@ export class LocalReplica implements ReplicaPort {
   private meta: ReplicaMeta | undefined;
   private release: (() => void) | undefined;
   private history: History | undefined;
-  private readonly staged = new Map<string, { op: WriteOp; tmp: TempFile }>();
+  private readonly staged = new Map<string, Staged>();
+  /** Kept prefixes of interrupted large-file transfers (folder roots opened for writing only). */
+  private partials: Partials | undefined;
+  /** Hashes of files committed this run: their partials go at finish/close. */
+  private readonly committed = new Set<string>();
   private tempCounter = 0;
   private appendedSinceCompact = 0;
   /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
@@ -125,6 +131,10 @@ export class LocalReplica implements ReplicaPort {
       this.records = new Map(snap?.records ?? []);
     }
     if (!opts.readOnly) cleanTemp(tempPlace(this.layout));
+    if (!opts.readOnly && this.layout.only === undefined) {
+      this.partials = new Partials(`${meta}/partial`, this.deps.now);
+      this.partials.tidy();
+    }
     return {
       replicaId: this.meta.replicaId,
       exists: true,
@@ -175,6 +185,7 @@ export class LocalReplica implements ReplicaPort {
     );
     const settled =
       !changed && out.problems.length === 0 && out.unseen.length === 0 ? this.meta?.settled : undefined;
+    const partials = this.partials?.list() ?? [];
     return {
       entries,
       stats,
@@ -182,6 +193,7 @@ export class LocalReplica implements ReplicaPort {
       unseen: out.unseen,
       hashedBytes: out.hashedBytes,
       ...(settled === undefined ? {} : { settled }),
+      ...(partials.length === 0 ? {} : { partials }),
     };
   }
 
@@ -203,35 +215,59 @@ export class LocalReplica implements ReplicaPort {
       newHasher: this.deps.newHasher,
       umask: currentUmask,
       currentRecord: (p: string) => this.records.get(p),
+      source: (p: string) => this.sourcePath(p),
       tempName: () => `${tmp.prefix}${process.pid}-${++this.tempCounter}`,
     };
+  }
+
+  /** A local piece's source: a tree path, or this replica's kept partial (core/path.ts). */
+  private sourcePath(p: string): string {
+    const hash = partialHashOf(p);
+    if (hash === undefined) return `${this.layout.root}/${p}`;
+    return this.partials?.source(hash) ?? `${this.layout.meta}/partial/${hash}`;
   }
 
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     const { replies, changes } = await applyBatch(this.env(), ops);
     await this.recordApplied(changes);
+    ops.forEach((op, i) => {
+      if (op.op === 'write') this.settle(op, replies[i]?.ok === true, usesPartial(op.pieces));
+    });
     return replies;
   }
 
+  /** A committed file needs its partial no more; a partial its write read from is suspect if it failed. */
+  private settle(op: WriteOp, ok: boolean, readPartial: boolean): void {
+    if (ok) this.committed.add(op.entry.hash);
+    else if (readPartial) this.partials?.drop(op.entry.hash);
+  }
+
+  /**
+   * Large files are assembled among the partials (adapters/partials.ts), so an interrupted
+   * transfer leaves a prefix the next run resumes from; single-file roots use the tree's folder.
+   */
   async beginWrite(op: WriteOp): Promise<void> {
     const env = this.env();
     const chunks = chunkMode(env.chunkThreshold, op.entry);
-    const tmp = await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher, chunks);
-    this.staged.set(op.path, { op, tmp });
-    const bad = await tmp.append(op.pieces, this.layout.root, env.newHasher);
-    if (bad) {
-      await tmp.discard();
-      this.staged.delete(op.path);
-    }
+    const at = this.partials?.tempPath(op.entry.hash) ?? `${env.tmpDir}/${env.tempName()}`;
+    const tmp = await TempFile.create(env.fs, at, env.newHasher, chunks);
+    const s: Staged = { op, tmp, readPartial: usesPartial(op.pieces) };
+    this.staged.set(op.path, s);
+    await this.appendTo(s, op.pieces);
   }
 
   async appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {
     const s = this.staged.get(path);
-    if (!s) return;
-    const bad = await s.tmp.append(pieces, this.layout.root, this.deps.newHasher);
+    if (s) await this.appendTo(s, pieces);
+  }
+
+  private async appendTo(s: Staged, pieces: readonly Piece[]): Promise<void> {
+    s.readPartial ||= usesPartial(pieces);
+    const bad = await s.tmp.append(pieces, (p) => this.sourcePath(p), this.deps.newHasher);
     if (bad) {
       await s.tmp.discard();
-      this.staged.delete(path);
+      this.staged.delete(s.op.path);
+      if (s.readPartial) this.partials?.drop(s.op.entry.hash);
     }
   }
 
@@ -250,7 +286,13 @@ export class LocalReplica implements ReplicaPort {
       };
     const { replies, changes } = await applyBatch({ ...this.env(), staged: { path, tmp: s.tmp } }, [s.op]);
     await this.recordApplied(changes);
-    return replies[0] ?? { ok: false, path, problem: { path, code: 'write-failed', message: 'no reply' } };
+    const reply = replies[0] ?? {
+      ok: false,
+      path,
+      problem: { path, code: 'write-failed', message: 'no reply' },
+    };
+    this.settle(s.op, reply.ok, s.readPartial);
+    return reply;
   }
 
   async finish(opts: FinishOptions): Promise<void> {
@@ -267,6 +309,7 @@ export class LocalReplica implements ReplicaPort {
       ...(opts.settled === undefined ? {} : { settled: opts.settled }),
     };
     await this.store.writeMeta(this.meta);
+    this.dropCommitted();
     if (this.appendedSinceCompact > Math.max(20000, this.records.size / 2)) {
       await this.store.compact({ meta: this.meta, records: this.records });
       this.appendedSinceCompact = 0;
@@ -274,8 +317,15 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async close(): Promise<void> {
-    for (const s of this.staged.values()) await s.tmp.discard();
+    // A transfer cut off here (the link dropped, the run failed) stays as a partial to resume.
+    for (const s of this.staged.values()) await (this.partials ? s.tmp.keep() : s.tmp.discard());
     this.staged.clear();
+    try {
+      this.dropCommitted();
+      this.partials?.tidy();
+    } catch {
+      // tidied again at the next open
+    }
     try {
       await this.flushApplied();
     } catch {
@@ -285,6 +335,11 @@ export class LocalReplica implements ReplicaPort {
     this.store = undefined;
     this.release?.();
     this.release = undefined;
+  }
+
+  private dropCommitted(): void {
+    for (const h of this.committed) this.partials?.drop(h);
+    this.committed.clear();
   }
 
   /** Applied changes are visible in memory at once and reach the index after the next sync. */
@@ -317,6 +372,16 @@ export class LocalReplica implements ReplicaPort {
     }
   }
 }
+
+interface Staged {
+  readonly op: WriteOp;
+  readonly tmp: TempFile;
+  /** Whether any piece was read from a kept partial. */
+  readPartial: boolean;
+}
+
+const usesPartial = (pieces: readonly Piece[]): boolean =>
+  pieces.some((p) => p.kind === 'local' && partialHashOf(p.path) !== undefined);
 
 const currentUmask = (() => {
   const m = process.umask(0o022);

@@ -6,7 +6,7 @@ import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
 import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
 import { AncestorGuard, checkExpect, lstatOrUndefined } from './guard.ts';
 import type { History } from './history.ts';
-import { chunkMode, TempFile, withOwnChunks } from './temp-file.ts';
+import { chunkMode, type SourceResolver, TempFile, treeSource, withOwnChunks } from './temp-file.ts';
 
 export interface ApplyEnv {
   readonly fs: FileSystem;
@@ -21,6 +21,8 @@ export interface ApplyEnv {
   readonly durable: boolean;
   /** Files this size or larger get the chunk list of their bytes recorded (the scan's threshold). */
   readonly chunkThreshold?: number;
+  /** Where local pieces are read from (default: the tree under `root`). */
+  readonly source?: SourceResolver;
   /** A large file already assembled by beginWrite/appendWrite, to be sealed and committed. */
   readonly staged?: { readonly path: string; readonly tmp: TempFile };
 }
@@ -82,7 +84,7 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
     staged ?? (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher, chunks));
   try {
     const bad =
-      (staged ? undefined : await tmp.append(op.pieces, env.root, env.newHasher)) ??
+      (staged ? undefined : await tmp.append(op.pieces, env.source ?? treeSource(env.root), env.newHasher)) ??
       (await tmp.seal(op.entry, op.path));
     if (bad) {
       await tmp.discard();

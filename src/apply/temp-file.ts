@@ -46,7 +46,7 @@ export class TempFile {
    */
   async append(
     pieces: readonly Piece[],
-    root: string,
+    source: SourceResolver,
     newHasher: HasherFactory,
   ): Promise<Problem | undefined> {
     for (const piece of pieces) {
@@ -55,7 +55,13 @@ export class TempFile {
         continue;
       }
       const check = piece.hash === undefined ? undefined : newHasher();
-      const h = await this.fs.openRead(`${root}/${piece.path}`);
+      let h: Awaited<ReturnType<FileSystem['openRead']>>;
+      try {
+        h = await this.fs.openRead(source(piece.path));
+      } catch {
+        // A source gone since the scan (or a partial dropped meanwhile): the file is sent whole.
+        return localChanged(piece.path);
+      }
       try {
         for (let done = 0; done < piece.length; ) {
           const data = await h.read(piece.offset + done, Math.min(BLOCK, piece.length - done));
@@ -106,6 +112,15 @@ export class TempFile {
     return chunks === undefined ? rest : { ...rest, chunks };
   }
 
+  /** Closes the file and leaves it where it is (an interrupted transfer kept as a partial). */
+  async keep(): Promise<void> {
+    try {
+      await this.handle.close();
+    } catch {
+      // already closed
+    }
+  }
+
   async discard(): Promise<void> {
     try {
       await this.handle.close();
@@ -119,6 +134,15 @@ export class TempFile {
     }
   }
 }
+
+/** Where a local piece's path is read from: the tree, or a replica's kept partial (core/path.ts). */
+export type SourceResolver = (path: string) => string;
+
+/** Tree paths only: a root without partials. */
+export const treeSource =
+  (root: string): SourceResolver =>
+  (path) =>
+    `${root}/${path}`;
 
 /**
  * An entry for content already on this replica's disk (a record or a rename), as the replica

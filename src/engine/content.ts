@@ -1,5 +1,7 @@
 import type { Entry, FileEntry } from '../core/entry.ts';
 import { CHUNK_KEY_HEX, chunkOffsets } from '../core/entry.ts';
+import { partialSource } from '../core/path.ts';
+import type { PartialInfo } from '../ports/replica.ts';
 
 export interface Located {
   readonly path: string;
@@ -18,8 +20,11 @@ export interface Located {
 export class ContentIndex {
   private readonly files = new Map<string, string>();
   private readonly chunks = new Map<string, Located>();
+  private readonly partials = new Map<string, number>();
 
-  constructor(entries: Iterable<Entry>) {
+  /** `partials`: leading bytes the replica kept of interrupted transfers (ScanResult.partials). */
+  constructor(entries: Iterable<Entry>, partials: readonly PartialInfo[] = []) {
+    for (const p of partials) if (p.size > 0) this.partials.set(p.hash, p.size);
     for (const e of entries) {
       if (e.kind !== 'file' || e.size === 0) continue;
       if (!this.files.has(e.hash)) this.files.set(e.hash, e.path);
@@ -42,6 +47,11 @@ export class ContentIndex {
   chunk(hash: string, size: number): Located | undefined {
     const at = this.chunks.get(hash.slice(0, CHUNK_KEY_HEX));
     return at?.size === size ? at : undefined;
+  }
+
+  /** Bytes this replica kept of an interrupted transfer of the file with this hash (0: none). */
+  partial(hash: string): number {
+    return this.partials.get(hash) ?? 0;
   }
 
   /** A file moved aside by a conflict rename is found at its new path. */
@@ -78,9 +88,16 @@ export function planPieces(f: FileEntry, local: ContentIndex): PiecePlan[] {
   if (!f.chunks) return [{ kind: 'remote', offset: 0, length: f.size }];
   const offs = chunkOffsets(f.chunks);
   const out: PiecePlan[] = [];
+  const resumed = resumeFrom(f, offs, local.partial(f.hash));
+  if (resumed > 0) {
+    // The kept prefix of an interrupted transfer, up to its last whole chunk so the rest of the
+    // plan stays chunk-aligned. byChunks: a partial that does not verify falls back to whole.
+    out.push({ kind: 'local', path: partialSource(f.hash), offset: 0, length: resumed, byChunks: true });
+  }
   f.chunks.forEach((c, i) => {
-    const at = local.chunk(c.hash, c.size);
     const offset = offs[i] ?? 0;
+    if (offset < resumed) return;
+    const at = local.chunk(c.hash, c.size);
     const prev = out[out.length - 1];
     if (at && prev?.kind === 'local' && prev.path === at.path && prev.offset + prev.length === at.offset) {
       // Adjacent chunks of one local file travel as one piece: a piece per chunk would cost
@@ -106,6 +123,16 @@ export function planPieces(f: FileEntry, local: ContentIndex): PiecePlan[] {
     }
   });
   return out;
+}
+
+/** Bytes of a kept partial worth taking: the longest run of whole chunks it covers. */
+function resumeFrom(f: FileEntry, offs: readonly number[], held: number): number {
+  let upTo = 0;
+  f.chunks?.forEach((c, i) => {
+    const end = (offs[i] ?? 0) + c.size;
+    if (end <= held) upTo = end;
+  });
+  return upTo;
 }
 
 /** Every byte from the source: the fallback when pieces chosen by chunk hash did not verify. */

@@ -146,7 +146,7 @@ function execContext(
     scan.entries.forEach((e, k) => {
       stats.set(e.path, scan.stats[k] ?? null);
     });
-    return { port, stats, content: new ContentIndex(scan.entries) };
+    return { port, stats, content: new ContentIndex(scan.entries, scan.partials) };
   });
   // Who else holds a content, for the rare put whose listed sources cannot serve it; built on
   // first use only (on a 100k-file tree it is tens of MB).

@@ -38,14 +38,16 @@ function agentPids(root: string): number[] {
     .map(Number);
 }
 
-/** True once the agent has started writing a temp file inside the target's .ferry/tmp. */
+/** True once the agent has started writing a temp file (large files: in .ferry/partial). */
 function writing(root: string): boolean {
-  const tmp = join(root, '.ferry', 'tmp');
-  try {
-    return fs.readdirSync(tmp).some((n) => fs.statSync(join(tmp, n)).size > 0);
-  } catch {
-    return false;
-  }
+  return ['tmp', 'partial'].some((sub) => {
+    const dir = join(root, '.ferry', sub);
+    try {
+      return fs.readdirSync(dir).some((n) => fs.statSync(join(dir, n)).size > 0);
+    } catch {
+      return false;
+    }
+  });
 }
 
 describe('dead links', () => {
@@ -130,6 +132,7 @@ describe('dead links', () => {
     assert.equal(again.code, 0, out(again));
     assert.equal(sha256(fs.readFileSync(join(B, 'big.bin'))), sha256(big));
     assert.deepEqual(fs.readdirSync(join(B, '.ferry', 'tmp')), [], 'temp files left behind');
+    assert.deepEqual(fs.readdirSync(join(B, '.ferry', 'partial')), [], 'partials left behind');
   });
 
   test('a stalled agent: the link timeout ends the run with a clear message', async (t) => {
