@@ -205,3 +205,13 @@ export function useSshd(hooks: {
     },
   };
 }
+
+/** pids of the agent serving `root` on "the remote" (this machine): its command line carries the hex path. */
+export function agentPids(root: string): number[] {
+  const hex = Buffer.from(root, 'utf8').toString('hex');
+  const r = spawnSync('pgrep', ['-f', '--', `--path-hex ${hex}`], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(Number);
+}

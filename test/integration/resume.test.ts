@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { collect, doneSummary, runFerry, spawnFerry } from '../helpers/cli.ts';
-import { useSshd } from '../helpers/sshd.ts';
+import { agentPids, useSshd } from '../helpers/sshd.ts';
 import { scratch, sha256, waitFor, writeTree } from '../helpers/tree.ts';
 
 // Resuming large transfers after a dead link (README "Safety"): a large file whose transfer was
@@ -36,16 +35,6 @@ function partialBytes(root: string): number {
   } catch {
     return 0;
   }
-}
-
-/** pids of the agent serving `root` on "the remote" (this machine): its command line carries the hex path. */
-function agentPids(root: string): number[] {
-  const hex = Buffer.from(root, 'utf8').toString('hex');
-  const r = spawnSync('pgrep', ['-f', '--', `--path-hex ${hex}`], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map(Number);
 }
 
 /** The target holds only what it held before, plus big.bin either whole or absent (I2). */

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { collect, runFerry, spawnFerry } from '../helpers/cli.ts';
-import { type SshdHandle, startSshd } from '../helpers/sshd.ts';
+import { agentPids, type SshdHandle, startSshd } from '../helpers/sshd.ts';
 import { readTree, scratch, sha256, waitFor, writeTree } from '../helpers/tree.ts';
 
 // Dead links: a host that cannot be reached, an agent killed mid-transfer, an agent that stops
@@ -26,16 +25,6 @@ function bigContent(size: number): Buffer {
     b.writeInt32LE(x | 0, i);
   }
   return b;
-}
-
-/** pids of the agent serving `root` on "the remote" (this machine): its command line carries the hex path. */
-function agentPids(root: string): number[] {
-  const hex = Buffer.from(root, 'utf8').toString('hex');
-  const r = spawnSync('pgrep', ['-f', '--', `--path-hex ${hex}`], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map(Number);
 }
 
 /** True once the agent has started writing a temp file (large files: in .ferry/partial). */
