@@ -99,6 +99,8 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     doneItems: 0,
     doneBytes: 0,
   };
+  // No per-path problem and no conflict: after a real run, every root holds the same tree.
+  const clean = () => tally.problems === 0 && plan.conflicts.length === 0;
   if (opts.dryRun) {
     for (const item of items) opts.emit(item);
   } else {
@@ -107,8 +109,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
       await execute(plan.actions, ctx);
     }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
-    const converged =
-      tally.problems === 0 && plan.conflicts.length === 0 && scans.every((s) => s.unseen.length === 0);
+    const converged = clean() && scans.every((s) => s.unseen.length === 0);
     const token = settled ?? (converged ? newSettledToken(digest) : undefined);
     const finish = { dryRun: false, now: opts.now(), peers, ...(token ? { settled: token } : {}) };
     await Promise.all(replicas.map((r) => r.finish(finish)));
@@ -126,7 +127,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     bytesTransferred: tally.bytesTransferred,
     bytesReused: tally.bytesReused,
     dryRun: opts.dryRun,
-    inSync: tally.problems === 0 && plan.conflicts.length === 0 && (opts.dryRun ? changes === 0 : true),
+    inSync: clean() && (opts.dryRun ? changes === 0 : true),
   };
 }
 

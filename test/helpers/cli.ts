@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SyncSummary } from '../../src/engine/events.ts';
 
 /** Absolute path of the repository root. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -89,21 +90,8 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     });
 }
 
-export interface DoneSummary {
-  readonly roots: number;
-  readonly copied: number;
-  readonly deleted: number;
-  readonly dirsMade: number;
-  readonly conflicts: number;
-  readonly problems: number;
-  readonly bytesTransferred: number;
-  readonly bytesReused: number;
-  readonly bytesOnWire: number;
-  readonly bytesOnWireSent: number;
-  readonly bytesOnWireReceived: number;
-  readonly dryRun: boolean;
-  readonly inSync: boolean;
-}
+/** The `done` event's summary: the engine's own type is the documented JSON schema. */
+export type DoneSummary = SyncSummary;
 
 /** The summary of the final `{"type":"done"}` line of --json output (throws if it is not last). */
 export function doneSummary(stdout: string): DoneSummary {
