@@ -142,6 +142,7 @@ export class LocalReplica implements ReplicaPort {
       lastSync: this.meta.lastSync,
       peers: this.meta.peers,
       singleFile: this.layout.only !== undefined,
+      ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
     };
   }
 
@@ -171,9 +172,22 @@ export class LocalReplica implements ReplicaPort {
     const before = this.records;
     this.records = out.records;
     if (!opts.dryRun && this.store) await this.persist(out.changes);
+    // The index was loaded exactly as the converged run `relativeTo` left it (the store drops the
+    // token when anything follows it), and records = that state + out.changes; a forgotten path
+    // (newly ignored) cannot be said as a change, so such a scan answers in full. A new stat with
+    // the same entry (a folder's mtime) is no change of state: the apply checks it by the index.
+    const relative =
+      opts.relativeTo !== undefined &&
+      opts.relativeTo === this.meta?.settled &&
+      out.changes.every((c) => c.record !== null);
+    const listed = relative
+      ? out.changes.flatMap((c) =>
+          c.record && before.get(c.path)?.entry !== c.record.entry ? [c.record] : [],
+        )
+      : out.records.values();
     const entries: Entry[] = [];
     const stats: ScanResult['stats'][number][] = [];
-    for (const rec of out.records.values()) {
+    for (const rec of listed) {
       entries.push(rec.entry);
       stats.push(rec.stat ?? null);
     }
@@ -194,6 +208,10 @@ export class LocalReplica implements ReplicaPort {
       hashedBytes: out.hashedBytes,
       ...(settled === undefined ? {} : { settled }),
       ...(partials.length === 0 ? {} : { partials }),
+      ...(relative ? { relativeTo: opts.relativeTo } : {}),
+      ...(opts.priors
+        ? { priors: out.changes.map((c) => ({ path: c.path, entry: before.get(c.path)?.entry ?? null })) }
+        : {}),
     };
   }
 

@@ -73,7 +73,7 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
 
 async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): Promise<TempFile | Problem> {
   const abs = `${env.root}/${op.path}`;
-  const blocked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect);
+  const blocked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect, env.currentRecord);
   if (blocked) {
     await env.staged?.tmp.discard();
     return blocked;
@@ -116,7 +116,7 @@ async function commitOp(
     const entry = withOwnChunks(op.entry, prev?.entry);
     return done([{ path: op.path, record: stat ? { entry, stat } : { entry } }]);
   }
-  const blocked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect);
+  const blocked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect, env.currentRecord);
   if (blocked) {
     await tmp?.discard();
     return blocked;
@@ -160,7 +160,8 @@ async function commitOp(
     }
     case 'rename': {
       const to = `${root}/${op.to}`;
-      const toBlocked = guard.check(op.to) ?? checkExpect(fs, to, op.to, { kind: 'absent' });
+      const toBlocked =
+        guard.check(op.to) ?? checkExpect(fs, to, op.to, { kind: 'absent' }, env.currentRecord);
       if (toBlocked) return toBlocked;
       await fs.rename(abs, to);
       const gone: Entry = {

@@ -1,14 +1,36 @@
+import { sameContent } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
+import { compare } from '../core/vv.ts';
 import type { FileSystem, FsStat } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
+import type { IndexRecord } from '../ports/index-store.ts';
 import type { Expect } from '../ports/replica.ts';
+
+type RecordLookup = (path: string) => IndexRecord | undefined;
 
 /**
  * I4: never overwrite or delete what the scan did not see. Files and symlinks must still have the
  * scan's size, mtime, ctime and inode; directories only their kind and inode (their mtime moves
  * whenever this very run adds or removes a child).
  */
-export function checkExpect(fs: FileSystem, abs: string, rel: string, expect: Expect): Problem | undefined {
+export function checkExpect(
+  fs: FileSystem,
+  abs: string,
+  rel: string,
+  expect: Expect,
+  indexed: RecordLookup,
+): Problem | undefined {
+  if (expect.kind === 'indexed') {
+    // The engine planned from the converged state instead of this replica's scan (engine/
+    // baseline.ts): that is only right while this index still holds the same entry.
+    const rec = indexed(rel);
+    const same =
+      rec !== undefined &&
+      sameContent(rec.entry, expect.entry) &&
+      compare(rec.entry.vv, expect.entry.vv) === 'equal';
+    if (!same) return changed(rel, 'this replica no longer holds what the run planned from');
+    return checkExpect(fs, abs, rel, { kind: 'entry', entry: expect.entry, stat: rec.stat ?? null }, indexed);
+  }
   const st = lstatOrUndefined(fs, abs);
   if (expect.kind === 'absent') {
     return st === undefined ? undefined : changed(rel, 'something appeared at this path after the scan');

@@ -8,6 +8,8 @@ import type { EventSink, ItemAction } from './events.ts';
 export interface ReplicaView {
   readonly port: ReplicaPort;
   readonly stats: ReadonlyMap<string, StatStamp | null>;
+  /** Its scan was relative (engine/baseline.ts): paths without a stat here are checked by its index. */
+  readonly relative: boolean;
   readonly content: ContentIndex;
 }
 
@@ -34,7 +36,10 @@ export interface ExecContext {
 
 export function expectFor(ctx: ExecContext, r: number, current: Entry | undefined): Expect {
   if (current === undefined || current.kind === 'tombstone') return { kind: 'absent' };
-  return { kind: 'entry', entry: current, stat: ctx.views[r]?.stats.get(current.path) ?? null };
+  const view = ctx.views[r];
+  const stat = view?.stats.get(current.path);
+  if (stat === undefined && view?.relative) return { kind: 'indexed', entry: current };
+  return { kind: 'entry', entry: current, stat: stat ?? null };
 }
 
 export function report(ctx: ExecContext, r: number, op: ApplyOp, reply: ApplyReply, quiet = false): void {

@@ -3,6 +3,7 @@ import type { Action, ConflictRule, Plan, SyncMode } from '../core/plan.ts';
 import { type ReplicaState, reconcile } from '../core/reconcile.ts';
 import type { StatStamp } from '../ports/index-store.ts';
 import type { ReplicaPort, ScanResult } from '../ports/replica.ts';
+import { chooseBaseline, entriesByReplica, isRelative, scanOptionsFor, settledCount } from './baseline.ts';
 import { ContentIndex } from './content.ts';
 import { type EventSink, type RunCounts, type SyncSummary, wireTotals } from './events.ts';
 import { type ExecContext, execute, type ReplicaView } from './execute.ts';
@@ -62,25 +63,28 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     dryRun: opts.dryRun,
     ...(opts.chunkThreshold !== undefined ? { chunkThreshold: opts.chunkThreshold } : {}),
   };
-  const scans = await Promise.all(replicas.map((r) => r.scan(scanOpts)));
   const digest = rulesDigest(ignore);
+  const baseline = chooseBaseline(replicas, infos, digest);
+  const perReplica = scanOptionsFor(scanOpts, infos, baseline);
+  const scans = await Promise.all(replicas.map((r, i) => r.scan(perReplica[i] ?? scanOpts)));
   const settled = commonSettledToken(scans, digest);
-  let problems = 0;
-  scans.forEach((s, i) => {
-    const root = replicas[i]?.label ?? '?';
-    opts.emit({ type: 'scanned', root, entries: s.entries.length, hashedBytes: s.hashedBytes });
-    for (const p of s.problems) opts.emit({ type: 'problem', problem: { ...p, root } });
-    problems += s.problems.length;
-  });
 
   // All replicas still as one converged run left them: nothing to reconcile (engine/settled.ts).
   const states: ReplicaState[] = settled
     ? []
-    : scans.map((s, i) => ({
+    : entriesByReplica(scans, baseline).map((entries, i) => ({
         id: ids[i] ?? '',
-        entries: new Map(s.entries.map((e) => [e.path, e])),
-        unseen: s.unseen,
+        entries,
+        unseen: scans[i]?.unseen ?? [],
       }));
+  let problems = 0;
+  scans.forEach((s, i) => {
+    const root = replicas[i]?.label ?? '?';
+    const entries = states[i]?.entries.size ?? settledCount(scans, i, baseline);
+    opts.emit({ type: 'scanned', root, entries, hashedBytes: s.hashedBytes });
+    for (const p of s.problems) opts.emit({ type: 'problem', problem: { ...p, root } });
+    problems += s.problems.length;
+  });
   const plan = settled
     ? { actions: [], conflicts: [], resurrected: [] }
     : reconcile(states, { mode: opts.mode, conflict: opts.conflict });
@@ -105,7 +109,8 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     for (const item of items) opts.emit(item);
   } else {
     if (plan.actions.length > 0) {
-      const ctx = execContext(replicas, scans, states, plan, opts.emit, tally, bytes, count);
+      const relative = scans.map((s) => isRelative(s, baseline));
+      const ctx = execContext(replicas, scans, relative, states, plan, opts.emit, tally, bytes, count);
       await execute(plan.actions, ctx);
     }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
@@ -134,6 +139,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
 function execContext(
   replicas: readonly ReplicaPort[],
   scans: readonly ScanResult[],
+  relative: readonly boolean[],
   states: readonly ReplicaState[],
   plan: Plan,
   emit: EventSink,
@@ -147,7 +153,8 @@ function execContext(
     scan.entries.forEach((e, k) => {
       stats.set(e.path, scan.stats[k] ?? null);
     });
-    return { port, stats, content: new ContentIndex(scan.entries, scan.partials) };
+    const entries = states[i]?.entries.values() ?? [];
+    return { port, stats, relative: relative[i] === true, content: new ContentIndex(entries, scan.partials) };
   });
   // Who else holds a content, for the rare put whose listed sources cannot serve it; built on
   // first use only (on a 100k-file tree it is tens of MB).

@@ -76,6 +76,11 @@ export interface OpenInfo {
   readonly peers: Readonly<Record<string, { readonly label: string; readonly lastSync: number }>>;
   /** A root that is a single file rather than a folder (synk's use). */
   readonly singleFile: boolean;
+  /**
+   * The settled token the index was left with (src/engine/settled.ts), present only while nothing
+   * was recorded since: the engine uses it to ask for a scan relative to that state.
+   */
+  readonly settled?: string;
 }
 
 export interface ScanOptions {
@@ -85,6 +90,17 @@ export interface ScanOptions {
   readonly dryRun: boolean;
   /** Files at or above this size get content-defined chunk lists. */
   readonly chunkThreshold?: number;
+  /**
+   * Send only what changed since the converged state named by this settled token, if the index
+   * was opened in exactly that state (OpenInfo.settled); else send everything. The reply says
+   * which it did (ScanResult.relativeTo). See src/engine/baseline.ts.
+   */
+  readonly relativeTo?: string;
+  /**
+   * Also report, for every path this scan changed, the entry the index held before (in-process
+   * replicas only: never sent over a link). Lets the engine rebuild the converged state.
+   */
+  readonly priors?: boolean;
 }
 
 export interface ScanResult {
@@ -109,6 +125,19 @@ export interface ScanResult {
    * instead of receiving those bytes again. Absent when there are none.
    */
   readonly partials?: readonly PartialInfo[];
+  /**
+   * Present when the result is relative to this settled token (ScanOptions.relativeTo): `entries`
+   * and `stats` then hold only the paths this scan changed; every other path is as it was in the
+   * converged state that token names.
+   */
+  readonly relativeTo?: string;
+  /** With ScanOptions.priors: each changed path's entry before this scan (null: not indexed). */
+  readonly priors?: readonly Prior[];
+}
+
+export interface Prior {
+  readonly path: string;
+  readonly entry: Entry | null;
 }
 
 export interface PartialInfo {
@@ -139,7 +168,13 @@ export type ReadReply =
  */
 export type Expect =
   | { readonly kind: 'absent' }
-  | { readonly kind: 'entry'; readonly stat: StatStamp | null; readonly entry: LiveEntry };
+  | { readonly kind: 'entry'; readonly stat: StatStamp | null; readonly entry: LiveEntry }
+  /**
+   * For a replica whose scan was relative (ScanResult.relativeTo): the engine has no stat for the
+   * path, so the replica's own index must still hold this entry (same content and vector), and
+   * the path must still match the stat that index recorded.
+   */
+  | { readonly kind: 'indexed'; readonly entry: LiveEntry };
 
 /** Bytes for a file: sent inline, or copied from a file already in this replica. */
 export type Piece =

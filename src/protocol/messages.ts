@@ -26,8 +26,10 @@ import type {
 /**
  * 2: SHA-256 values travel as 32 bytes, chunk lists only in scan results and only as a table of
  * sizes and 8-byte hash prefixes, local pieces may omit their hash (protocol/wire-entry.ts).
+ * 3: scans relative to a settled token (ScanOptions/ScanResult.relativeTo, OpenInfo.settled) and
+ * the 'indexed' expectation.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const PROTOCOL_NAME = 'ferry';
 
 export const METHODS = [

@@ -65,6 +65,7 @@ export function openInfo(v: unknown, what: string): OpenInfo {
     lastSync: optional(get(o, 'lastSync'), `${what}.lastSync`, num),
     peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, peerInfo),
     singleFile: bool(get(o, 'singleFile'), `${what}.singleFile`),
+    ...settledField(o, what),
   };
 }
 
@@ -75,7 +76,12 @@ export function scanOptions(v: unknown, what: string): ScanOptions {
     dryRun: bool(get(o, 'dryRun'), `${what}.dryRun`),
   };
   const chunkThreshold = optional(get(o, 'chunkThreshold'), `${what}.chunkThreshold`, count);
-  return chunkThreshold === undefined ? base : { ...base, chunkThreshold };
+  // `priors` is for in-process replicas only (ports/replica.ts): a remote is never asked for it.
+  return {
+    ...base,
+    ...(chunkThreshold === undefined ? {} : { chunkThreshold }),
+    ...relativeField(o, what),
+  };
 }
 
 const statOrNull = (v: unknown, what: string) => (v === null ? null : statStamp(v, what));
@@ -94,6 +100,7 @@ export function scanResult(v: unknown, what: string): ScanResult {
     hashedBytes: count(get(o, 'hashedBytes'), `${what}.hashedBytes`),
     ...settledField(o, what),
     ...partialsField(o, what),
+    ...relativeField(o, what),
   };
 }
 
@@ -115,9 +122,18 @@ function sourcePath(v: unknown, what: string): string {
 
 /** The optional settled token of scan results and finish options: a short printable string. */
 function settledField(o: Obj, what: string): { settled?: string } {
-  const t = optional(get(o, 'settled'), `${what}.settled`, (x, w) => str(x, w, LIMITS.label));
+  const t = token(o, 'settled', what);
   return t === undefined ? {} : { settled: t };
 }
+
+/** A scan relative to a settled token says so (ports/replica.ts ScanOptions.relativeTo). */
+function relativeField(o: Obj, what: string): { relativeTo?: string } {
+  const t = token(o, 'relativeTo', what);
+  return t === undefined ? {} : { relativeTo: t };
+}
+
+const token = (o: Obj, key: string, what: string): string | undefined =>
+  optional(get(o, key), `${what}.${key}`, (x, w) => str(x, w, LIMITS.label));
 
 /** One scan entry with its stat, as carried by `part` messages. */
 export function scanItem(v: unknown, what: string) {
@@ -166,7 +182,8 @@ function expect(v: unknown, what: string): Expect {
   const o = obj(v, what);
   const kind = get(o, 'kind');
   if (kind === 'absent') return { kind };
-  if (kind !== 'entry') bad(`${what}.kind`, "expected 'absent' or 'entry'");
+  if (kind === 'indexed') return { kind, entry: liveEntry(get(o, 'entry'), `${what}.entry`) };
+  if (kind !== 'entry') bad(`${what}.kind`, "expected 'absent', 'entry' or 'indexed'");
   return {
     kind,
     stat: statOrNull(get(o, 'stat'), `${what}.stat`),

@@ -40,7 +40,8 @@ export interface WireScanItem {
 }
 
 export function scanResultToWire(r: ScanResult): WireScanResult {
-  const { partials, ...rest } = r;
+  // Priors are for in-process replicas only (ports/replica.ts): they never go on the wire.
+  const { partials, priors: _inProcessOnly, ...rest } = r;
   const out = { ...rest, entries: r.entries.map((e) => entryToWire(e, true)) };
   return partials === undefined || partials.length === 0
     ? out
@@ -60,7 +61,7 @@ function pieceToWire(p: Piece): unknown {
 }
 
 function expectToWire(x: Expect): unknown {
-  return x.kind === 'entry' ? { ...x, entry: entryToWire(x.entry, false) } : x;
+  return x.kind === 'absent' ? x : { ...x, entry: entryToWire(x.entry, false) };
 }
 
 function writeToWire(op: WriteOp): unknown {

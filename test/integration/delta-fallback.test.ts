@@ -38,7 +38,9 @@ function rewriteScan(port: ReplicaPort, edit: (e: Entry) => Entry): ReplicaPort 
     open: (o) => port.open(o),
     readIgnoreFile: () => port.readIgnoreFile(),
     scan: async (o): Promise<ScanResult> => {
-      const r = await port.scan(o);
+      // Asked for a full scan, so that every entry it reports is one it rewrote.
+      const { relativeTo: _sendAll, ...full } = o;
+      const r = await port.scan(full);
       return { ...r, entries: r.entries.map(edit) };
     },
     read: (r) => port.read(r),

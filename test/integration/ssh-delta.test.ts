@@ -89,6 +89,6 @@ describe('a small edit in a big remote file', () => {
     // The text summary names the wire traffic of a run with a remote root.
     const text = await runFerry(['sync', '-e', sshd.ssh, A, `hosta:${B}`]);
     assert.equal(text.code, 0, out(text));
-    assert.match(text.stdout, /reused; [\d.]+ KiB on the wire \([\d.]+ (?:B|KiB) out, [\d.]+ KiB in\)/);
+    assert.match(text.stdout, /reused; [\d.]+ KiB on the wire \([\d.]+ (?:B|KiB) out, [\d.]+ (?:B|KiB) in\)/);
   });
 });
