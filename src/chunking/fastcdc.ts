@@ -29,6 +29,18 @@ export const DEFAULT_CHUNK_PARAMS: ChunkParams = Object.freeze({
   maxSize: 256 * 1024,
 });
 
+/**
+ * Fine chunks for small edited files (engine/fine-delta.ts): cut on demand, never stored. Measured
+ * on files of 0.5-64 KiB with 32 bytes overwritten and 64 appended: 64/256/2048 sends ~660 B per
+ * file plus a 6-byte row per chunk of the old version (~100 KB both ways for 100 such files);
+ * 256/1024/8192 sends ~1.7 KB per file (~180 KB). Sizes stay below 64 KiB (u16 rows on the wire).
+ */
+export const FINE_CHUNK_PARAMS: ChunkParams = Object.freeze({
+  minSize: 64,
+  avgSize: 256,
+  maxSize: 2048,
+});
+
 /** Normalization level 2 of the FastCDC paper: masks of bits+2 and bits-2. */
 const NORMALIZATION = 2;
 
