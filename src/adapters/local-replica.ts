@@ -11,6 +11,8 @@ import type { IndexChange, IndexRecord, IndexStore, ReplicaMeta } from '../ports
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -24,6 +26,7 @@ import type {
 } from '../ports/replica.ts';
 import { IGNORE_FILE, makeIgnore } from '../scan/ignore.ts';
 import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
+import { fineChunkList } from './fine-lists.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
 import { takeLock } from './lock.ts';
 import { Partials } from './partials.ts';
@@ -217,6 +220,13 @@ export class LocalReplica implements ReplicaPort {
 
   async read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
     return Promise.all(reqs.map((r) => verifyRead(this.deps.fs, this.deps.newHasher, this.layout.root, r)));
+  }
+
+  async chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
+    const out: ChunkListReply[] = [];
+    for (const r of reqs)
+      out.push(await fineChunkList(this.deps.fs, this.deps.newHasher, this.layout.root, r));
+    return out;
   }
 
   private env() {

@@ -1,4 +1,4 @@
-import type { Entry, FileEntry, LiveEntry } from '../core/entry.ts';
+import type { Chunk, Entry, FileEntry, LiveEntry } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
 import type { StatStamp } from './index-store.ts';
 
@@ -23,6 +23,14 @@ export interface ReplicaPort {
 
   /** Read byte ranges of files in this root, each verified against its expected hash. */
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]>;
+
+  /**
+   * Cut files of this root into fine chunks (FINE_CHUNK_PARAMS, chunking/fastcdc.ts) as they are
+   * now, one reply per request, in order: only while a file still has the requested SHA-256, so a
+   * list never describes other bytes than the engine expects. Lists are made on demand and never
+   * stored; the engine uses them to send only the parts of a small edited file the target lacks.
+   */
+  chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]>;
 
   /** Apply a batch of operations with the I1/I2/I4 rules; one reply per op, in order. */
   apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]>;
@@ -160,6 +168,28 @@ export interface ReadRequest {
 
 export type ReadReply =
   | { readonly ok: true; readonly data: Uint8Array }
+  | { readonly ok: false; readonly problem: Problem };
+
+/** chunkLists cuts files up to this size; a larger one gets a problem reply. */
+export const CHUNK_LIST_MAX_FILE = 8 << 20;
+
+/** Hex digits of a fine chunk's hash that travel and that chunks are matched by (4 bytes). */
+export const FINE_KEY_HEX = 8;
+
+export interface ChunkListRequest {
+  readonly path: string;
+  /** SHA-256 the file must have; another content gets a 'changed-during-sync' reply. */
+  readonly hash: string;
+}
+
+/**
+ * The file's fine chunks in order, sizes adding up to its size. Hashes are full SHA-256 from a
+ * replica in this process and FINE_KEY_HEX-digit prefixes from one behind a link
+ * (protocol/wire-fine.ts): either way they only pick candidates, and the target verifies the whole
+ * file it assembles.
+ */
+export type ChunkListReply =
+  | { readonly ok: true; readonly chunks: readonly Chunk[] }
   | { readonly ok: false; readonly problem: Problem };
 
 /**

@@ -4,6 +4,8 @@ import type { StatStamp } from '../ports/index-store.ts';
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -28,6 +30,7 @@ import type {
  * sizes and 8-byte hash prefixes, local pieces may omit their hash (protocol/wire-entry.ts).
  * 3: scans relative to a settled token (ScanOptions/ScanResult.relativeTo, OpenInfo.settled) and
  * the 'indexed' expectation.
+ * 3 also: `chunkLists`, fine chunk lists of small files on demand (protocol/wire-fine.ts).
  */
 export const PROTOCOL_VERSION = 3;
 export const PROTOCOL_NAME = 'ferry';
@@ -37,6 +40,7 @@ export const METHODS = [
   'readIgnoreFile',
   'scan',
   'read',
+  'chunkLists',
   'apply',
   'beginWrite',
   'appendWrite',
@@ -52,6 +56,7 @@ export interface Params {
   readIgnoreFile: unknown;
   scan: { readonly opts: ScanOptions };
   read: { readonly reqs: readonly ReadRequest[] };
+  chunkLists: { readonly reqs: readonly ChunkListRequest[] };
   apply: { readonly ops: readonly ApplyOp[] };
   beginWrite: { readonly op: WriteOp };
   appendWrite: { readonly path: string; readonly pieces: readonly Piece[] };
@@ -66,6 +71,7 @@ export interface Results {
   readIgnoreFile: string | undefined;
   scan: ScanResult;
   read: ReadReply[];
+  chunkLists: ChunkListReply[];
   apply: ApplyReply[];
   beginWrite: undefined;
   appendWrite: undefined;
@@ -78,10 +84,11 @@ export interface Results {
 export interface PartItems {
   scan: { readonly entry: Entry; readonly stat: StatStamp | null };
   read: ReadReply;
+  chunkLists: ChunkListReply;
   apply: ApplyReply;
 }
 export type PartMethod = keyof PartItems;
-export const PART_METHODS: readonly PartMethod[] = ['scan', 'read', 'apply'];
+export const PART_METHODS: readonly PartMethod[] = ['scan', 'read', 'chunkLists', 'apply'];
 
 export interface Hello {
   readonly type: 'hello';

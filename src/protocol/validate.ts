@@ -29,6 +29,7 @@ import {
   scanResult,
   writeOp,
 } from './validate-port.ts';
+import { chunkListReply, chunkListRequest } from './wire-fine.ts';
 
 /**
  * Turn a decoded `unknown` into a typed message or throw FerryError('PROTOCOL') saying what was
@@ -95,6 +96,12 @@ function request(o: Obj): Request {
       return { ...base, method: m, opts: scanOptions(get(o, 'opts'), 'scan.opts') };
     case 'read':
       return { ...base, method: m, reqs: map(get(o, 'reqs'), 'read.reqs', LIMITS.batch, readRequest) };
+    case 'chunkLists':
+      return {
+        ...base,
+        method: m,
+        reqs: map(get(o, 'reqs'), 'chunkLists.reqs', LIMITS.batch, chunkListRequest),
+      };
     case 'apply':
       return { ...base, method: m, ops: map(get(o, 'ops'), 'apply.ops', LIMITS.batch, applyOp) };
     case 'beginWrite':
@@ -122,6 +129,7 @@ const results: { [M in Method]: (v: unknown, what: string) => Results[M] } = {
   readIgnoreFile: ignoreFile,
   scan: scanResult,
   read: (v, w) => map(v, w, LIMITS.batch, readReply),
+  chunkLists: (v, w) => map(v, w, LIMITS.batch, chunkListReply),
   apply: (v, w) => map(v, w, LIMITS.batch, applyReply),
   beginWrite: nil,
   appendWrite: nil,
@@ -133,6 +141,7 @@ const results: { [M in Method]: (v: unknown, what: string) => Results[M] } = {
 const partItems: { [M in PartMethod]: (v: unknown, what: string) => Part['items'] } = {
   scan: (v, w) => map(v, w, LIMITS.scanEntries, scanItem),
   read: (v, w) => map(v, w, LIMITS.batch, readReply),
+  chunkLists: (v, w) => map(v, w, LIMITS.batch, chunkListReply),
   apply: (v, w) => map(v, w, LIMITS.batch, applyReply),
 };
 

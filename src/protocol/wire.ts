@@ -2,6 +2,7 @@ import type { StatStamp } from '../ports/index-store.ts';
 import type { ApplyOp, Expect, Piece, ReadRequest, ScanResult, WriteOp } from '../ports/replica.ts';
 import type { ClientMessage, PartItems, ServerMessage } from './messages.ts';
 import { entryToWire, hashToWire, type WireEntry } from './wire-entry.ts';
+import { chunkListReplyToWire, chunkListRequestToWire } from './wire-fine.ts';
 
 /**
  * In-memory messages -> the shapes msgpack carries (protocol version 2): every SHA-256 as 32
@@ -13,6 +14,8 @@ export function clientToWire(m: ClientMessage): unknown {
   switch (m.method) {
     case 'read':
       return { ...m, reqs: m.reqs.map(readToWire) };
+    case 'chunkLists':
+      return { ...m, reqs: m.reqs.map(chunkListRequestToWire) };
     case 'apply':
       return { ...m, ops: m.ops.map(opToWire) };
     case 'beginWrite':
@@ -27,6 +30,10 @@ export function clientToWire(m: ClientMessage): unknown {
 export function serverToWire(m: ServerMessage): unknown {
   if (m.type === 'res' && m.ok && m.method === 'scan') return { ...m, result: scanResultToWire(m.result) };
   if (m.type === 'part' && m.method === 'scan') return { ...m, items: m.items.map(scanItemToWire) };
+  if (m.type === 'res' && m.ok && m.method === 'chunkLists')
+    return { ...m, result: m.result.map(chunkListReplyToWire) };
+  if (m.type === 'part' && m.method === 'chunkLists')
+    return { ...m, items: m.items.map(chunkListReplyToWire) };
   return m;
 }
 

@@ -44,6 +44,7 @@ function rewriteScan(port: ReplicaPort, edit: (e: Entry) => Entry): ReplicaPort 
       return { ...r, entries: r.entries.map(edit) };
     },
     read: (r) => port.read(r),
+    chunkLists: (r) => port.chunkLists(r),
     apply: (ops) => port.apply(ops),
     beginWrite: (op) => port.beginWrite(op),
     appendWrite: (p, pieces) => port.appendWrite(p, pieces),

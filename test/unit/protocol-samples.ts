@@ -93,6 +93,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
     ],
   },
   { type: 'req', id: 8, method: 'finishWrite', path: 'big' },
+  { type: 'req', id: 11, method: 'chunkLists', reqs: [{ path: 'dir/f.txt', hash: H }] },
   {
     type: 'req',
     id: 9,
@@ -165,5 +166,27 @@ export const SAMPLE_SERVER: readonly ServerMessage[] = [
     ],
   },
   { type: 'res', id: 6, method: 'beginWrite', ok: true, result: undefined },
+  {
+    type: 'res',
+    id: 11,
+    method: 'chunkLists',
+    ok: true,
+    result: [
+      {
+        ok: true,
+        chunks: [
+          { size: 2, hash: '0123abcd' },
+          { size: 3, hash: P.slice(0, 8) },
+        ],
+      },
+      { ok: false, problem: { path: 'dir/f.txt', code: 'changed-during-sync', message: 'other' } },
+    ],
+  },
+  {
+    type: 'part',
+    id: 11,
+    method: 'chunkLists',
+    items: [{ ok: true, chunks: [{ size: 5, hash: '0000ffff' }] }],
+  },
   { type: 'res', id: 8, method: 'finishWrite', ok: false, error: { code: 'LOCKED', message: 'locked' } },
 ];

@@ -8,6 +8,8 @@ import { FerryError } from '../../src/core/errors.ts';
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -74,6 +76,21 @@ class FakePort implements ReplicaPort {
       r.path === 'missing'
         ? { ok: false, problem: { path: r.path, code: 'unreadable', message: 'gone' } }
         : { ok: true, data: Uint8Array.from({ length: r.length }, (_, i) => (i + r.offset) & 255) },
+    );
+  }
+  /** Full hashes, as a replica in its own process has them; a chunk per 100 bytes of `size:N` paths. */
+  async chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
+    this.log.push(`chunkLists ${reqs.map((r) => r.path).join(',')}`);
+    return reqs.map((r) =>
+      r.path === 'missing'
+        ? { ok: false, problem: { path: r.path, code: 'changed-during-sync', message: 'other content' } }
+        : {
+            ok: true,
+            chunks: Array.from({ length: Number(r.path.split(':')[1] ?? 2) }, (_, i) => ({
+              size: 100 + i,
+              hash: `${(i & 15).toString(16)}${r.hash.slice(1)}`,
+            })),
+          },
     );
   }
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
@@ -171,6 +188,26 @@ describe('rpc over a duplex stream', () => {
       ok: false,
       problem: { path: 'missing', code: 'unreadable', message: 'gone' },
     });
+    // Fine chunk lists travel as 4-byte hash prefixes (protocol/wire-fine.ts).
+    assert.deepEqual(
+      await client.chunkLists([
+        { path: 'a.txt', hash: H },
+        { path: 'missing', hash: H },
+      ]),
+      [
+        {
+          ok: true,
+          chunks: [
+            { size: 100, hash: `0${H.slice(1, 8)}` },
+            { size: 101, hash: `1${H.slice(1, 8)}` },
+          ],
+        },
+        {
+          ok: false,
+          problem: { path: 'missing', code: 'changed-during-sync', message: 'other content' },
+        },
+      ],
+    );
     const w: WriteOp = {
       op: 'write',
       path: 'big',
@@ -215,7 +252,13 @@ describe('rpc over a duplex stream', () => {
     await served;
     assert.ok(port.closed >= 1);
     assert.deepEqual(port.written.get('big'), [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])]);
-    assert.deepEqual(port.log.slice(0, 4), ['open true', 'readIgnoreFile', 'scan *.o', 'read a.txt,missing']);
+    assert.deepEqual(port.log.slice(0, 5), [
+      'open true',
+      'readIgnoreFile',
+      'scan *.o',
+      'read a.txt,missing',
+      'chunkLists a.txt,missing',
+    ]);
   });
 
   it('pipelines many concurrent calls, answers each with its own result, in order', async () => {
@@ -260,6 +303,11 @@ describe('rpc over a duplex stream', () => {
       Array.from({ length: 40 }, (_, i) => ({ path: `p${i}`, offset: 0, length: 1000, hash: H })),
     );
     assert.equal(reads.length, 40);
+    const lists = await client.chunkLists(
+      Array.from({ length: 30 }, (_, i) => ({ path: `f${i}:300`, hash: H })),
+    );
+    assert.equal(lists.length, 30);
+    assert.ok(lists.every((l) => l.ok && l.chunks.length === 300 && l.chunks[299]?.size === 399));
     await client.close();
   });
 

@@ -3,6 +3,8 @@ import type { StatStamp } from '../../ports/index-store.ts';
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -108,6 +110,9 @@ export class RemoteReplica implements ReplicaPort {
   }
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
     return this.#call('read', { reqs });
+  }
+  chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
+    return this.#call('chunkLists', { reqs });
   }
   apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     return this.#call('apply', { ops });

@@ -192,7 +192,7 @@ export function serveReplica(port: ReplicaPort, io: DuplexIo, opts: ServeOptions
   return done;
 }
 
-const PART_METHODS = new Set<Method>(['scan', 'read', 'apply']);
+const PART_METHODS = new Set<Method>(['scan', 'read', 'chunkLists', 'apply']);
 const isPartMethod = (m: Method): m is PartMethod => PART_METHODS.has(m);
 
 function wire(e: unknown): WireError {
@@ -216,6 +216,8 @@ function call(port: ReplicaPort, req: Request): Promise<unknown> {
       return port.scan(req.opts);
     case 'read':
       return port.read(req.reqs);
+    case 'chunkLists':
+      return port.chunkLists(req.reqs);
     case 'apply':
       return port.apply(req.ops);
     case 'beginWrite':

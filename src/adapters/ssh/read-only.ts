@@ -2,6 +2,8 @@ import { FerryError } from '../../core/errors.ts';
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -48,6 +50,9 @@ export class ReadOnlyReplica implements ReplicaPort {
   }
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
     return this.#inner.read(reqs);
+  }
+  chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
+    return this.#inner.chunkLists(reqs);
   }
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     const op = ops.find((o) => o.op !== 'record');

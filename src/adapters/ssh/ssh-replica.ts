@@ -2,6 +2,8 @@ import { FerryError } from '../../core/errors.ts';
 import type {
   ApplyOp,
   ApplyReply,
+  ChunkListReply,
+  ChunkListRequest,
   FinishOptions,
   OpenInfo,
   OpenOptions,
@@ -80,6 +82,9 @@ export class SshReplica implements ReplicaPort {
   }
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
     return this.#with((r) => r.read(reqs));
+  }
+  chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
+    return this.#with((r) => r.chunkLists(reqs));
   }
   apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     return this.#with((r) => r.apply(ops));
