@@ -4,6 +4,7 @@ import type { Problem } from '../core/problem.ts';
 import type { ApplyReply, Piece, ReadRequest, WriteOp } from '../ports/replica.ts';
 import { type PiecePlan, planPieces, transferAll, usesChunkMatches } from './content.ts';
 import { type ExecContext, expectFor, report } from './exec-context.ts';
+import { finePlans } from './fine-delta.ts';
 
 type FilePut = Extract<Action, { type: 'put' }> & { entry: FileEntry };
 
@@ -29,8 +30,10 @@ interface BuiltOp {
  * Writes files to replica r. Small files go many per request (one read per source, one apply
  * per batch), with the next batch read while the previous one is applied. Files with chunk lists
  * are streamed chunk by chunk, taking every chunk the target already has from the target itself.
- * Chunks are matched by hash prefix (content.ts); a file assembled from such matches that fails
- * the target's whole-file check is sent again, every byte from the source.
+ * Small files the target holds an older version of are sent as fine deltas when a link is
+ * involved (fine-delta.ts). Chunks are matched by hash prefix (content.ts, fine-delta.ts); a file
+ * assembled from such matches that fails the target's whole-file check is sent again, every byte
+ * from the source.
  */
 export async function writeFiles(ctx: ExecContext, r: number, puts: readonly FilePut[]): Promise<void> {
   const view = ctx.views[r];
@@ -43,7 +46,7 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
   let batch: Planned[] = [];
   let bytes = 0;
   const flush = async () => {
-    const ops = await buildOps(ctx, r, batch);
+    const ops = await buildOps(ctx, r, await refine(ctx, r, batch));
     batch = [];
     bytes = 0;
     await inFlight;
@@ -51,8 +54,10 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
       replies.forEach((reply, i) => {
         const o = ops[i];
         if (!o) return;
-        if (fallsBack(o.planned, reply)) retry.push(o.planned);
-        else done(ctx, r, o.op, reply, o);
+        if (fallsBack(o.planned, reply)) {
+          ctx.tally.bytesTransferred += o.sent;
+          retry.push(o.planned);
+        } else done(ctx, r, o.op, reply, o);
       });
     });
   };
@@ -85,6 +90,15 @@ function plan(ctx: ExecContext, r: number, put: FilePut): Planned {
 const remoteBytes = (pieces: readonly PiecePlan[]): number =>
   pieces.reduce((n, p) => n + (p.kind === 'remote' ? p.length : 0), 0);
 
+/** Small files the target has an older version of: only the fine chunks it lacks (fine-delta.ts). */
+async function refine(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<Planned[]> {
+  const plans = await finePlans(ctx, r, batch);
+  return batch.map((p, i) => {
+    const pieces = plans[i];
+    return pieces ? { ...p, pieces, remoteBytes: remoteBytes(pieces) } : p;
+  });
+}
+
 function wholeTransfer(p: Planned): Planned {
   const pieces = transferAll(p.put.entry);
   return { ...p, pieces, remoteBytes: remoteBytes(pieces) };
@@ -108,24 +122,31 @@ function done(
   report(ctx, r, op, reply);
 }
 
+/** Reads every remote piece of the batch (one read per source replica) and builds the writes. */
 async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<BuiltOp[]> {
   const bySource = new Map<number, { idx: number; req: ReadRequest }[]>();
   batch.forEach((p, idx) => {
     if (p.remoteBytes === 0 || !p.source) return;
     const list = bySource.get(p.source.replica) ?? [];
-    list.push({ idx, req: { path: p.source.path, offset: 0, length: p.put.entry.size } });
+    for (const w of p.pieces) {
+      if (w.kind === 'remote')
+        list.push({ idx, req: { path: p.source.path, offset: w.offset, length: w.length } });
+    }
     bySource.set(p.source.replica, list);
   });
-  const data = new Map<number, Uint8Array | Problem>();
+  const data = new Map<number, Uint8Array[] | Problem>();
   await Promise.all(
     [...bySource].map(async ([s, items]) => {
       const replies = await (ctx.views[s]?.port.read(items.map((i) => i.req)) ?? Promise.resolve([]));
       items.forEach((it, k) => {
         const reply = replies[k];
+        const got = data.get(it.idx) ?? [];
+        if (!Array.isArray(got)) return;
+        if (reply?.ok) got.push(reply.data);
         data.set(
           it.idx,
           reply?.ok
-            ? reply.data
+            ? got
             : (reply?.problem ?? { path: it.req.path, code: 'unreadable', message: 'no reply from source' }),
         );
       });
@@ -133,14 +154,18 @@ async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]):
   );
   const ops: BuiltOp[] = [];
   batch.forEach((p, idx) => {
-    const got = data.get(idx);
-    if (got !== undefined && !(got instanceof Uint8Array)) {
+    const got = data.get(idx) ?? [];
+    if (!Array.isArray(got)) {
       sourceProblem(ctx, got, ctx.views[p.source?.replica ?? r]?.port.label);
       return;
     }
-    const pieces: Piece[] = got ? [{ kind: 'data', data: got }] : p.pieces.map(localPiece);
+    let k = 0;
+    const pieces: Piece[] = p.pieces.map((w) =>
+      w.kind === 'local' ? localPiece(w) : { kind: 'data', data: got[k++] ?? new Uint8Array(0) },
+    );
     const op = writeOp(ctx, r, p, pieces);
-    ops.push({ op, planned: p, sent: got ? got.length : 0, reused: got ? 0 : p.put.entry.size });
+    const sent = got.reduce((n, d) => n + d.length, 0);
+    ops.push({ op, planned: p, sent, reused: p.put.entry.size - p.remoteBytes });
   });
   return ops;
 }
