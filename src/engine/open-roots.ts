@@ -1,5 +1,6 @@
 import { FerryError } from '../core/errors.ts';
 import type { OpenInfo, ReplicaPort } from '../ports/replica.ts';
+import { eachRoot } from './each-root.ts';
 
 /**
  * Opens every root and enforces I5 before anything is created or changed:
@@ -12,7 +13,7 @@ export async function openRoots(
   opts: { readonly dryRun: boolean; readonly durable: boolean },
 ): Promise<OpenInfo[]> {
   const first = await Promise.all(
-    replicas.map((r) => r.open({ create: false, readOnly: opts.dryRun, durable: opts.durable })),
+    eachRoot(replicas, (r) => r.open({ create: false, readOnly: opts.dryRun, durable: opts.durable })),
   );
   const remembered = new Map<string, string>(); // label -> replica id remembered by some peer
   for (const info of first) {
@@ -54,10 +55,9 @@ export async function openRoots(
   });
   if (opts.dryRun) return first;
   return Promise.all(
-    first.map((info, i) =>
-      info.replicaId === ''
-        ? (replicas[i] as ReplicaPort).open({ create: true, readOnly: false, durable: opts.durable })
-        : info,
-    ),
+    eachRoot(replicas, async (r, i) => {
+      const info = first[i] as OpenInfo;
+      return info.replicaId === '' ? r.open({ create: true, readOnly: false, durable: opts.durable }) : info;
+    }),
   );
 }

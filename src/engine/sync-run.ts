@@ -5,6 +5,7 @@ import type { StatStamp } from '../ports/index-store.ts';
 import type { ReplicaPort, ScanResult } from '../ports/replica.ts';
 import { chooseBaseline, entriesByReplica, isRelative, scanOptionsFor, settledCount } from './baseline.ts';
 import { ContentIndex } from './content.ts';
+import { eachRoot } from './each-root.ts';
 import { type EventSink, type RunCounts, type SyncSummary, wireTotals } from './events.ts';
 import { type ExecContext, execute, type ReplicaView } from './execute.ts';
 import { checkMassDelete } from './mass-delete.ts';
@@ -34,7 +35,7 @@ export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOpt
   try {
     counts = await run(replicas, opts);
   } finally {
-    await Promise.allSettled(replicas.map((r) => r.close()));
+    await Promise.allSettled(eachRoot(replicas, (r) => r.close()));
   }
   // `done` comes after close so that the wire count includes the goodbye of every link.
   const summary: SyncSummary = { ...counts, ...wireTotals(replicas) };
@@ -56,7 +57,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     })),
   });
 
-  const ignoreTexts = await Promise.all(replicas.map((r) => r.readIgnoreFile()));
+  const ignoreTexts = await Promise.all(eachRoot(replicas, (r) => r.readIgnoreFile()));
   const ignore = [...opts.excludes, ...ignoreTexts.flatMap((t) => (t === undefined ? [] : t.split(/\r?\n/)))];
   const scanOpts = {
     ignore,
@@ -66,7 +67,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   const digest = rulesDigest(ignore);
   const baseline = chooseBaseline(replicas, infos, digest);
   const perReplica = scanOptionsFor(scanOpts, infos, baseline);
-  const scans = await Promise.all(replicas.map((r, i) => r.scan(perReplica[i] ?? scanOpts)));
+  const scans = await Promise.all(eachRoot(replicas, (r, i) => r.scan(perReplica[i] ?? scanOpts)));
   const settled = commonSettledToken(scans, digest);
 
   // All replicas still as one converged run left them: nothing to reconcile (engine/settled.ts).
@@ -117,7 +118,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     const converged = clean() && scans.every((s) => s.unseen.length === 0);
     const token = settled ?? (converged ? newSettledToken(digest) : undefined);
     const finish = { dryRun: false, now: opts.now(), peers, ...(token ? { settled: token } : {}) };
-    await Promise.all(replicas.map((r) => r.finish(finish)));
+    await Promise.all(eachRoot(replicas, (r) => r.finish(finish)));
   }
   const changes = plan.actions.filter((a) => a.type !== 'record').length;
   return {
