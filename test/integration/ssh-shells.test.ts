@@ -123,4 +123,32 @@ describe('remote login shells', () => {
     assert.deepEqual(readTree(local), before);
     assert.equal(fs.existsSync('/tmp/ferry-nonode-never'), false);
   });
+
+  test('node older than 20 on the remote: a clear error names its version', async () => {
+    // sh and sha256sum as on any Linux host, and a `node` that is version 18.
+    const bin = join(base.dir, 'oldnode-bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync('/bin/sh', join(bin, 'sh'));
+    fs.symlinkSync(
+      spawnSync('sh', ['-c', 'command -v sha256sum'], { encoding: 'utf8' }).stdout.trim(),
+      join(bin, 'sha256sum'),
+    );
+    fs.writeFileSync(join(bin, 'node'), '#!/bin/sh\necho v18.20.4\n', { mode: 0o755 });
+    const wrapper = join(base.dir, 'oldnode-shell');
+    fs.writeFileSync(wrapper, `#!/bin/sh\nPATH=${bin}\nexport PATH\nexec /bin/sh "$@"\n`, { mode: 0o755 });
+    const user = 'ferry_oldnode';
+    userWithShell(user, wrapper);
+    const local = join(base.dir, 'oldnode-local');
+    writeTree(local, { 'a.txt': 'a' });
+    const before = readTree(local);
+    const r = await runFerry(['sync', '-e', ssh, local, `${user}@hosta:/tmp/ferry-oldnode-never`]);
+    assert.equal(r.code, 4, out(r));
+    assert.match(
+      r.stderr,
+      /ferry_oldnode@hosta:\/tmp\/ferry-oldnode-never: node on hosta is v18\.20\.4, too old/,
+    );
+    assert.match(r.stderr, /install Node\.js 20 or newer/);
+    assert.deepEqual(readTree(local), before);
+    assert.equal(fs.existsSync('/tmp/ferry-oldnode-never'), false);
+  });
 });
