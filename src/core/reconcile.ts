@@ -2,7 +2,7 @@ import { conflictCopyName } from './conflict-name.ts';
 import { type Entry, isLive, type LiveEntry, sameContent } from './entry.ts';
 import { ancestors, isWithin } from './path.ts';
 import type { Action, Conflict, ConflictRule, Plan, SyncMode } from './plan.ts';
-import { compare, merge, type VersionVector } from './vv.ts';
+import { compare, emptyVector, merge, type VersionVector } from './vv.ts';
 import { pickWinner } from './winner.ts';
 
 /** One replica's side of a run: its id, its whole index after scanning, and what it could not see. */
@@ -70,9 +70,14 @@ function entriesAt(p: string, ctx: PathContext): (Entry | undefined)[] {
 }
 
 function mergedVector(ents: readonly (Entry | undefined)[]): VersionVector {
-  let v: VersionVector = {};
-  for (const e of ents) if (e) v = merge(v, e.vv);
-  return v;
+  let v: VersionVector | undefined;
+  for (const e of ents) if (e) v = v === undefined ? e.vv : merge(v, e.vv);
+  return v ?? emptyVector;
+}
+
+/** The entry with this vector: the entry itself when it already has it (entries are shared). */
+function withVector<E extends Entry>(e: E, vv: VersionVector): E {
+  return e.vv === vv || compare(e.vv, vv) === 'equal' ? e : { ...e, vv };
 }
 
 /** Replicas whose entry is not strictly older than another replica's entry. */
@@ -104,7 +109,7 @@ function groupByContent(ents: readonly (Entry | undefined)[], idx: readonly numb
     }
     g.holders.push(i);
     const newer = mtimeOf(e) > mtimeOf(g.entry) ? e : g.entry;
-    g.entry = { ...newer, vv: merge(g.entry.vv, e.vv) };
+    g.entry = withVector(newer, merge(g.entry.vv, e.vv));
   }
   return groups;
 }
@@ -130,7 +135,7 @@ function resolvePath(p: string, ctx: PathContext): void {
   const vv = mergedVector(ents);
   if (ctx.opts.mode === 'mirror') {
     const src = ents[0];
-    const entry: Entry = src && isLive(src) ? { ...src, vv } : { kind: 'tombstone', path: p, vv };
+    const entry: Entry = src && isLive(src) ? withVector(src, vv) : { kind: 'tombstone', path: p, vv };
     ctx.finals.set(p, { entry });
     return;
   }
@@ -140,7 +145,7 @@ function resolvePath(p: string, ctx: PathContext): void {
     const only = live[0] ?? groups[0];
     if (!only) return;
     if (live.length === 1 && groups.length > 1) ctx.resurrected.push(p);
-    ctx.finals.set(p, { entry: { ...only.entry, vv } });
+    ctx.finals.set(p, { entry: withVector(only.entry, vv) });
     return;
   }
   resolveConflict(p, live, vv, ctx);
@@ -149,7 +154,7 @@ function resolvePath(p: string, ctx: PathContext): void {
 function resolveConflict(p: string, live: readonly Group[], vv: VersionVector, ctx: PathContext): void {
   const rule = ctx.opts.conflict;
   const { winner, keepLosers } = pickWinner(live, rule);
-  ctx.finals.set(p, { entry: { ...winner.entry, vv } });
+  ctx.finals.set(p, { entry: withVector(winner.entry, vv) });
   for (const loser of live) {
     if (loser === winner) continue;
     const loserMadeBy = madeBy(loser.entry.vv, winner.entry.vv, ctx.replicas, loser.holders);

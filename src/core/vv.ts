@@ -31,12 +31,17 @@ export function compare(a: VersionVector, b: VersionVector): Order {
 
 /** Pointwise maximum: the smallest vector that has seen both. */
 export function merge(a: VersionVector, b: VersionVector): VersionVector {
-  const out: Record<string, number> = { ...a };
+  // `a` itself when `b` adds nothing: vectors are shared, never mutated, and on a 100k-file tree a
+  // copy per path is ~10 MB.
+  let out: Record<string, number> | undefined;
   for (const k in b) {
     const bv = b[k] ?? 0;
-    if (bv > (out[k] ?? 0)) out[k] = bv;
+    if (bv > ((out ?? a)[k] ?? 0)) {
+      out ??= { ...a };
+      out[k] = bv;
+    }
   }
-  return out;
+  return out ?? a;
 }
 
 export function bump(v: VersionVector, replicaId: string): VersionVector {

@@ -148,15 +148,9 @@ function execContext(
   totalBytes: number,
   totalItems: number,
 ): ExecContext {
-  const views: ReplicaView[] = replicas.map((port, i) => {
-    const scan = scans[i] as ScanResult;
-    const stats = new Map<string, StatStamp | null>();
-    scan.entries.forEach((e, k) => {
-      stats.set(e.path, scan.stats[k] ?? null);
-    });
-    const entries = states[i]?.entries.values() ?? [];
-    return { port, stats, relative: relative[i] === true, content: new ContentIndex(entries, scan.partials) };
-  });
+  const views = replicas.map((port, i) =>
+    lazyView(port, scans[i] as ScanResult, states[i], relative[i] === true),
+  );
   // Who else holds a content, for the rare put whose listed sources cannot serve it; built on
   // first use only (on a 100k-file tree it is tens of MB).
   let owners: Map<string, { replica: number; path: string }[]> | undefined;
@@ -181,4 +175,37 @@ function execContext(
     throw new FerryError('INTERNAL', 'internal error (a bug in ferry): a file to copy has no source replica');
   }
   return { views, emit, tally, totalItems, totalBytes, holders };
+}
+
+/**
+ * A replica's stats by path and its content index are built on first use: only replicas that
+ * receive operations need them, and on a 100k-file tree each is ~10 MB (an initial copy never
+ * builds them for its source).
+ */
+function lazyView(
+  port: ReplicaPort,
+  scan: ScanResult,
+  state: ReplicaState | undefined,
+  relative: boolean,
+): ReplicaView {
+  let stats: Map<string, StatStamp | null> | undefined;
+  let content: ContentIndex | undefined;
+  return {
+    port,
+    relative,
+    get stats() {
+      if (!stats) {
+        const map = new Map<string, StatStamp | null>();
+        scan.entries.forEach((e, k) => {
+          map.set(e.path, scan.stats[k] ?? null);
+        });
+        stats = map;
+      }
+      return stats;
+    },
+    get content() {
+      content ??= new ContentIndex(state?.entries.values() ?? [], scan.partials);
+      return content;
+    },
+  };
 }

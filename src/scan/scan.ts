@@ -2,7 +2,7 @@ import type { Entry, FileEntry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import { checkChildName, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
-import { bump, emptyVector } from '../core/vv.ts';
+import { bump, emptyVector, type VersionVector } from '../core/vv.ts';
 import type { DirItem, FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord, StatStamp } from '../ports/index-store.ts';
@@ -250,8 +250,13 @@ class Scanner {
   }
 }
 
-function nextVv(prev: IndexRecord | undefined, replicaId: string) {
-  return bump(prev?.entry.vv ?? emptyVector, replicaId);
+/** Every path new to a replica starts with the same vector: one shared object, never mutated. */
+let firstVector: { readonly replicaId: string; readonly vv: VersionVector } | undefined;
+
+function nextVv(prev: IndexRecord | undefined, replicaId: string): VersionVector {
+  if (prev !== undefined) return bump(prev.entry.vv, replicaId);
+  if (firstVector?.replicaId !== replicaId) firstVector = { replicaId, vv: bump(emptyVector, replicaId) };
+  return firstVector.vv;
 }
 
 export function stampOf(st: FsStat): StatStamp {
