@@ -16,16 +16,20 @@ export interface FrameOptions {
 
 /** Header + payload as one buffer. Refuses a payload the peer would reject anyway. */
 export function encodeFrame(payload: Uint8Array, opts: FrameOptions = {}): Buffer {
-  const max = opts.maxFrame ?? DEFAULT_MAX_FRAME;
-  if (payload.length > max) {
-    throw new FerryError(
-      'PROTOCOL',
-      `message of ${payload.length} bytes exceeds the ${max}-byte frame limit`,
-    );
-  }
   const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  out.writeUInt32BE(payload.length, 0);
+  out.set(frameHeader(payload.length, opts), 0);
   out.set(payload, HEADER_BYTES);
+  return out;
+}
+
+/** Just the header of a frame, for a payload written after it as it is (no copy). */
+export function frameHeader(length: number, opts: FrameOptions = {}): Buffer {
+  const max = opts.maxFrame ?? DEFAULT_MAX_FRAME;
+  if (length > max) {
+    throw new FerryError('PROTOCOL', `message of ${length} bytes exceeds the ${max}-byte frame limit`);
+  }
+  const out = Buffer.allocUnsafe(HEADER_BYTES);
+  out.writeUInt32BE(length, 0);
   return out;
 }
 

@@ -3,7 +3,16 @@ import type { Readable, Writable } from 'node:stream';
 import { FerryError } from '../../core/errors.ts';
 import type { WireBytes } from '../../ports/replica.ts';
 import { decode, encode } from '../../protocol/codec.ts';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder } from '../../protocol/frame.ts';
+import {
+  DEFAULT_MAX_FRAME,
+  encodeFrame,
+  FrameDecoder,
+  frameHeader,
+  HEADER_BYTES,
+} from '../../protocol/frame.ts';
+
+/** Payloads from this size on are written after their header as they are, not copied into a frame. */
+const BIG_PAYLOAD = 64 * 1024;
 
 /** A duplex byte stream: ssh's stdio, a child's pipes, or two PassThroughs in a test. */
 export interface DuplexIo {
@@ -43,6 +52,8 @@ export class StreamLink {
   /** Bytes of whole frames handed to the output, and bytes read from the input (headers included). */
   #sent = 0;
   #received = 0;
+  /** The one pending wait for 'drain', when the output asked to wait. */
+  #drained: Promise<void> | undefined;
 
   constructor(io: DuplexIo, handlers: LinkHandlers, opts: LinkOptions) {
     this.#io = io;
@@ -116,16 +127,30 @@ export class StreamLink {
     return this.sendPayload(encode(msg));
   }
 
-  /** Write one frame; resolves once the stream can take more (backpressure). */
+  /**
+   * Write one frame; resolves once the stream can take more (backpressure). Senders that find the
+   * stream full share one wait for 'drain', so pipelined calls add no listener each.
+   */
   async sendPayload(payload: Uint8Array): Promise<void> {
     if (this.#outputGone) throw this.#outputGone;
     const out = this.#io.output;
     if (out.writableEnded || out.destroyed) throw this.lost('the output stream was closed');
-    const frame = encodeFrame(payload, { maxFrame: this.maxFrame });
-    this.#sent += frame.length;
-    if (out.write(frame)) return;
-    await new Promise<void>((resolve, reject) => {
+    let flowing: boolean;
+    if (payload.length < BIG_PAYLOAD) {
+      flowing = out.write(encodeFrame(payload, { maxFrame: this.maxFrame }));
+    } else {
+      // Header and payload as two writes in one writev: a large payload is never copied.
+      const header = frameHeader(payload.length, { maxFrame: this.maxFrame });
+      out.cork();
+      out.write(header);
+      flowing = out.write(payload);
+      out.uncork();
+    }
+    this.#sent += HEADER_BYTES + payload.length;
+    if (flowing) return;
+    this.#drained ??= new Promise<void>((resolve, reject) => {
       const done = (err?: FerryError) => {
+        this.#drained = undefined;
         out.off('drain', onDrain);
         out.off('close', onGone);
         out.off('error', onGone);
@@ -138,6 +163,7 @@ export class StreamLink {
       out.on('close', onGone);
       out.on('error', onGone);
     });
+    await this.#drained;
   }
 
   /** Finish our side of the stream (the far side sees end-of-input). */
