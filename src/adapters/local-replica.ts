@@ -6,7 +6,7 @@ import { chunkMode, TempFile } from '../apply/temp-file.ts';
 import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import { partialHashOf } from '../core/path.ts';
-import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
+import type { FileSystem, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord, IndexStore, ReplicaMeta } from '../ports/index-store.ts';
 import type {
   ApplyOp,
@@ -55,6 +55,8 @@ function tempPlace(layout: ReplicaLayout): { dir: string; prefix: string } {
 export interface LocalReplicaDeps {
   readonly fs: FileSystem;
   readonly newHasher: HasherFactory;
+  /** Hashes large files on another thread; absent: every hash on the calling thread. */
+  readonly streamHasher?: StreamHasherFactory;
   readonly now: () => number;
 }
 
@@ -171,6 +173,7 @@ export class LocalReplica implements ReplicaPort {
       newHasher: this.deps.newHasher,
       chunkThreshold: this.chunkThreshold,
       ...(this.layout.only !== undefined ? { only: this.layout.only } : {}),
+      ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
     });
     const before = this.records;
     this.records = out.records;
@@ -241,6 +244,7 @@ export class LocalReplica implements ReplicaPort {
       chunkThreshold: this.chunkThreshold,
       history: this.history,
       newHasher: this.deps.newHasher,
+      ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
       umask: currentUmask,
       currentRecord: (p: string) => this.records.get(p),
       source: (p: string) => this.sourcePath(p),
@@ -278,15 +282,33 @@ export class LocalReplica implements ReplicaPort {
     const env = this.env();
     const chunks = chunkMode(env.chunkThreshold, op.entry);
     const at = this.partials?.tempPath(op.entry.hash) ?? `${env.tmpDir}/${env.tempName()}`;
-    const tmp = await TempFile.create(env.fs, at, env.newHasher, chunks);
-    const s: Staged = { op, tmp, readPartial: usesPartial(op.pieces) };
+    const tmp = await TempFile.create(env.fs, at, {
+      newHasher: env.newHasher,
+      entry: op.entry,
+      chunks,
+      ...(env.streamHasher ? { streamHasher: env.streamHasher } : {}),
+    });
+    const s: Staged = { op, tmp, readPartial: usesPartial(op.pieces), tail: Promise.resolve() };
     this.staged.set(op.path, s);
-    await this.appendTo(s, op.pieces);
+    await this.appendWrite(op.path, op.pieces);
   }
 
-  async appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {
+  /**
+   * Calls for one path may overlap (the engine reads the next window while this one is written):
+   * they run one after the other in call order. After one throws, later ones throw its error and
+   * write nothing, so the bytes on disk stay a prefix of the file (a partial to resume from).
+   */
+  appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {
     const s = this.staged.get(path);
-    if (s) await this.appendTo(s, pieces);
+    if (!s) return Promise.resolve();
+    const run = s.tail.then(async () => {
+      if (s.error !== undefined) throw s.error;
+      if (this.staged.get(path) === s) await this.appendTo(s, pieces);
+    });
+    s.tail = run.catch((e: unknown) => {
+      s.error ??= e;
+    });
+    return run;
   }
 
   private async appendTo(s: Staged, pieces: readonly Piece[]): Promise<void> {
@@ -300,6 +322,7 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async finishWrite(path: string): Promise<ApplyReply> {
+    await this.staged.get(path)?.tail;
     const s = this.staged.get(path);
     this.staged.delete(path);
     if (!s)
@@ -404,6 +427,10 @@ export class LocalReplica implements ReplicaPort {
 interface Staged {
   readonly op: WriteOp;
   readonly tmp: TempFile;
+  /** The last append in call order; each waits for the one before it. */
+  tail: Promise<void>;
+  /** What the first failed append threw. */
+  error?: unknown;
   /** Whether any piece was read from a kept partial. */
   readPartial: boolean;
 }

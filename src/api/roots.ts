@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { offThreadSha256 } from '../adapters/hash-worker.ts';
 import { LocalReplica, type ReplicaLayout } from '../adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../adapters/node-fs.ts';
 import { SshReplica } from '../adapters/ssh/ssh-replica.ts';
@@ -95,7 +96,12 @@ export function localLayouts(paths: readonly string[]): ReplicaLayout[] {
 }
 
 export function openLocal(label: string, layout: ReplicaLayout, clock: Clock): ReplicaPort {
-  return new LocalReplica(label, layout, { fs: nodeFileSystem, newHasher: sha256, now: () => clock.now() });
+  return new LocalReplica(label, layout, {
+    fs: nodeFileSystem,
+    newHasher: sha256,
+    streamHasher: offThreadSha256,
+    now: () => clock.now(),
+  });
 }
 
 /** How remote roots are reached (`-e/--ssh`, FERRY_RSH, `--remote-ferry`). */

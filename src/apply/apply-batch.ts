@@ -1,6 +1,6 @@
 import type { Entry } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
-import type { FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
+import type { FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
 import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
@@ -14,6 +14,8 @@ export interface ApplyEnv {
   readonly tmpDir: string;
   readonly history: History;
   readonly newHasher: HasherFactory;
+  /** Hashes large files on another thread (apply/temp-file.ts); absent: all on this one. */
+  readonly streamHasher?: StreamHasherFactory;
   readonly umask: number;
   readonly currentRecord: (path: string) => IndexRecord | undefined;
   readonly tempName: () => string;
@@ -81,7 +83,13 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
   const staged = env.staged?.path === op.path ? env.staged.tmp : undefined;
   const chunks = chunkMode(env.chunkThreshold, op.entry);
   const tmp =
-    staged ?? (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, env.newHasher, chunks));
+    staged ??
+    (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, {
+      newHasher: env.newHasher,
+      entry: op.entry,
+      chunks,
+      ...(env.streamHasher ? { streamHasher: env.streamHasher } : {}),
+    }));
   try {
     const bad =
       (staged ? undefined : await tmp.append(op.pieces, env.source ?? treeSource(env.root), env.newHasher)) ??

@@ -1,7 +1,16 @@
-import { ChunkHasher } from '../chunking/chunk-hasher.ts';
+import { BackgroundChunkHasher, OFF_THREAD_MIN } from '../chunking/background-chunks.ts';
+import { ChunkHasher, type Cutter } from '../chunking/chunk-hasher.ts';
+import { Chunker } from '../chunking/fastcdc.ts';
+import { GivenCuts } from '../chunking/given-chunks.ts';
 import type { Chunk, Entry, FileEntry } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
-import type { FileSystem, Hasher, HasherFactory, WriteHandle } from '../ports/filesystem.ts';
+import type {
+  FileSystem,
+  Hasher,
+  HasherFactory,
+  StreamHasherFactory,
+  WriteHandle,
+} from '../ports/filesystem.ts';
 import type { Piece } from '../ports/replica.ts';
 
 /** Local pieces may span a whole file: they are copied in blocks of this size, never whole. */
@@ -11,33 +20,41 @@ const BLOCK = 1 << 20;
  * A file being assembled in `.ferry/tmp` (same filesystem as the root, so the final rename is
  * atomic: I2). Every byte is hashed on its way in; `seal` refuses a result whose SHA-256 is not
  * the entry's, so a changed source, a damaged piece or a chunk picked by a colliding hash prefix
- * never reaches the tree. A chunked file is also cut into chunks as it arrives, so the replica
- * records the chunk list of its own bytes, never one a peer sent (protocol/wire-entry.ts).
+ * never reaches the tree. A chunked file also gets the chunk list of its own bytes as they arrive
+ * (see ChunkMode), never hashes a peer sent (protocol/wire-entry.ts).
  */
 export class TempFile {
-  private readonly hasher: Hasher;
-  private readonly chunker: ChunkHasher | undefined;
+  /** Hashing on this thread, or on another one for a large file (hashed: one of the two). */
+  private readonly hashed:
+    | { readonly here: Hasher; readonly chunker: ChunkHasher | undefined }
+    | { readonly background: BackgroundChunkHasher };
+  private readonly chunks: ChunkMode;
   private written = 0;
   private computed: readonly Chunk[] | undefined;
   private constructor(
     private readonly fs: FileSystem,
     readonly tmpPath: string,
     private readonly handle: WriteHandle,
-    newHasher: HasherFactory,
-    private readonly chunks: ChunkMode,
+    opts: TempFileOptions,
   ) {
-    this.hasher = newHasher();
-    this.chunker = chunks === 'compute' ? new ChunkHasher(newHasher) : undefined;
+    this.chunks = opts.chunks ?? 'none';
+    const cutter = (): Cutter | undefined =>
+      this.chunks === 'compute'
+        ? new Chunker()
+        : this.chunks === 'boundaries'
+          ? new GivenCuts((opts.entry.chunks ?? []).map((c) => c.size))
+          : undefined;
+    const cut = cutter();
+    this.hashed =
+      opts.streamHasher && opts.entry.size >= OFF_THREAD_MIN
+        ? {
+            background: new BackgroundChunkHasher(opts.streamHasher({ chunks: cut !== undefined }), cut),
+          }
+        : { here: opts.newHasher(), chunker: cut && new ChunkHasher(opts.newHasher, cut) };
   }
 
-  /** `chunks`: how the file's chunk list is obtained (see chunkMode). */
-  static async create(
-    fs: FileSystem,
-    tmpPath: string,
-    newHasher: HasherFactory,
-    chunks: ChunkMode = 'none',
-  ): Promise<TempFile> {
-    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath), newHasher, chunks);
+  static async create(fs: FileSystem, tmpPath: string, opts: TempFileOptions): Promise<TempFile> {
+    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath), opts);
   }
 
   /**
@@ -78,9 +95,13 @@ export class TempFile {
     return undefined;
   }
 
+  /** Hashes the bytes (here or on the other thread) and appends them to the file. */
   private async take(data: Uint8Array): Promise<void> {
-    this.hasher.update(data);
-    this.chunker?.push(data);
+    if ('background' in this.hashed) await this.hashed.background.push(data);
+    else {
+      this.hashed.here.update(data);
+      this.hashed.chunker?.push(data);
+    }
     await this.handle.write(data);
     this.written += data.length;
   }
@@ -92,8 +113,10 @@ export class TempFile {
   /** Closes the file; returns a problem when the content is not exactly the entry's. */
   async seal(entry: FileEntry, rel: string): Promise<Problem | undefined> {
     await this.handle.close();
-    const hash = this.hasher.digest();
-    const chunks = this.chunker?.end();
+    const { hash, chunks } =
+      'background' in this.hashed
+        ? await this.hashed.background.end()
+        : { hash: this.hashed.here.digest(), chunks: this.hashed.chunker?.end() };
     if (this.written !== entry.size || hash !== entry.hash) {
       return {
         path: rel,
@@ -114,6 +137,7 @@ export class TempFile {
 
   /** Closes the file and leaves it where it is (an interrupted transfer kept as a partial). */
   async keep(): Promise<void> {
+    if ('background' in this.hashed) this.hashed.background.abort();
     try {
       await this.handle.close();
     } catch {
@@ -122,6 +146,7 @@ export class TempFile {
   }
 
   async discard(): Promise<void> {
+    if ('background' in this.hashed) this.hashed.background.abort();
     try {
       await this.handle.close();
     } catch {
@@ -133,6 +158,16 @@ export class TempFile {
       // never created or already gone
     }
   }
+}
+
+export interface TempFileOptions {
+  readonly newHasher: HasherFactory;
+  /** The file being written: its size and, in 'boundaries' mode, its chunk sizes. */
+  readonly entry: FileEntry;
+  /** How the file's chunk list is obtained (see chunkMode); default 'none'. */
+  readonly chunks?: ChunkMode;
+  /** Hashes files from OFF_THREAD_MIN bytes on another thread; absent: all on this one. */
+  readonly streamHasher?: StreamHasherFactory;
 }
 
 /** Where a local piece's path is read from: the tree, or a replica's kept partial (core/path.ts). */
@@ -160,15 +195,17 @@ export function withOwnChunks<E extends Entry>(entry: E, mine: Entry | undefined
  * How a received file gets its chunk list: none below the threshold (as the scan decides it);
  * 'adopt' the entry's own list when it holds full SHA-256 values, which only a replica in this
  * process computed from its bytes (lists from another process carry 8-byte prefixes) and which
- * then describes the received bytes too once their whole-file hash matched; else 'compute' it
- * while the bytes arrive.
+ * then describes the received bytes too once their whole-file hash matched; 'boundaries': take
+ * the sizes of a list with prefixes (a sender behind a link, protocol/wire-entry.ts) and hash
+ * each chunk of the received bytes, which skips the chunker, and a peer lying about boundaries
+ * only makes later matches rarer; else 'compute' it (FastCDC and SHA-256) while the bytes arrive.
  */
-export type ChunkMode = 'none' | 'compute' | 'adopt';
+export type ChunkMode = 'none' | 'compute' | 'adopt' | 'boundaries';
 
 export function chunkMode(threshold: number | undefined, entry: FileEntry): ChunkMode {
   if (threshold === undefined || entry.size < threshold) return 'none';
-  const full = entry.chunks?.every((c) => c.hash.length === 64) === true;
-  return full ? 'adopt' : 'compute';
+  if (entry.chunks === undefined || entry.chunks.length === 0) return 'compute';
+  return entry.chunks.every((c) => c.hash.length === 64) ? 'adopt' : 'boundaries';
 }
 
 function localChanged(path: string): Problem {

@@ -8,21 +8,30 @@ export interface ChunkDigest {
   digest(): string;
 }
 
+/** Where a byte stream is cut: the FastCDC Chunker, or the sizes of a given list (given-chunks.ts). */
+export interface Cutter {
+  /** Feed the next block; returns the sizes of the chunks that end inside it, in order. */
+  push(block: Uint8Array): number[];
+  /** End of stream: the size of the last, not yet returned chunk (0: none). */
+  end(): number;
+}
+
 /**
  * Feeds a byte stream to the chunker and hashes each chunk's bytes as its boundary is found. The
  * scan (a file on disk) and the apply (a file being assembled) both use it, so a receiver records
- * exactly the chunk list its own scan of the same bytes would compute.
+ * exactly the chunk list its own scan of the same bytes would compute. `cut`: FastCDC with these
+ * sizes, or a Cutter that gives the boundaries.
  */
 export class ChunkHasher {
-  private readonly chunker: Chunker;
+  private readonly chunker: Cutter;
   private readonly chunks: Chunk[] = [];
   private current: ChunkDigest;
   private currentSize = 0;
   constructor(
     private readonly newHasher: () => ChunkDigest,
-    params: ChunkParams = DEFAULT_CHUNK_PARAMS,
+    cut: ChunkParams | Cutter = DEFAULT_CHUNK_PARAMS,
   ) {
-    this.chunker = new Chunker(params);
+    this.chunker = 'push' in cut ? cut : new Chunker(cut);
     this.current = newHasher();
   }
 

@@ -1,7 +1,7 @@
 import type { FileEntry } from '../core/entry.ts';
 import type { Action } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
-import type { ApplyReply, Piece, ReadRequest, WriteOp } from '../ports/replica.ts';
+import type { ApplyReply, Piece, ReadRequest, ReplicaPort, WriteOp } from '../ports/replica.ts';
 import { type PiecePlan, planPieces, transferAll, usesChunkMatches } from './content.ts';
 import { type ExecContext, expectFor, report } from './exec-context.ts';
 import { finePlans } from './fine-delta.ts';
@@ -175,46 +175,53 @@ function writeOp(ctx: ExecContext, r: number, p: Planned, pieces: Piece[]): Writ
   return { op: 'write', path: p.put.entry.path, entry: p.put.entry, expect, pieces };
 }
 
+/**
+ * Appends of one large file that may be in flight at once. The next window is read while these
+ * are written, and a target behind a link gets the next window before it finished the last one.
+ * Replicas apply appends of one path in call order (the RPC server runs requests in order,
+ * LocalReplica chains them).
+ */
+const APPENDS_IN_FLIGHT = 2;
+
 /** Streams a large file to replica r; on a failed chunk-matched assembly, once more whole. */
 async function writeLarge(ctx: ExecContext, r: number, p: Planned): Promise<void> {
   const target = ctx.views[r]?.port;
   const source = p.source ? ctx.views[p.source.replica]?.port : undefined;
   if (!target || !source || !p.source) return missingSource(ctx, r, p.put.entry.path);
-  const op = writeOp(ctx, r, p, []);
+  const from = p.source.path;
+  // Mostly sent anyway: the list lets a target behind a link skip cutting the file itself.
+  const op = {
+    ...writeOp(ctx, r, p, []),
+    ...(p.remoteBytes * 2 >= p.put.entry.size ? { withChunks: true } : {}),
+  };
   const n = { sent: 0, reused: 0 };
   await target.beginWrite(op);
-  for (let i = 0; i < p.pieces.length; ) {
-    const window: PiecePlan[] = [];
-    let bytes = 0;
-    while (i < p.pieces.length && (bytes < BATCH_BYTES || window.length === 0)) {
-      const piece = p.pieces[i++] as PiecePlan;
-      window.push(piece);
-      if (piece.kind === 'remote') bytes += piece.length;
+  const appends: Promise<void>[] = [];
+  let failed: Problem | undefined;
+  try {
+    for (const window of windows(p.pieces)) {
+      const pieces = await readWindow(source, from, window);
+      if (!Array.isArray(pieces)) {
+        failed = pieces;
+        break;
+      }
+      for (const w of window) {
+        if (w.kind === 'remote') n.sent += w.length;
+        else n.reused += w.length;
+      }
+      const appended = target.appendWrite(op.path, pieces);
+      // Awaited below, in order; the handler only keeps a failure from counting as unhandled.
+      appended.catch(() => undefined);
+      appends.push(appended);
+      if (appends.length >= APPENDS_IN_FLIGHT) await appends.shift();
     }
-    const remote = window.filter((w): w is Extract<PiecePlan, { kind: 'remote' }> => w.kind === 'remote');
-    const replies = await source.read(
-      remote.map((w) => ({
-        path: p.source?.path ?? '',
-        offset: w.offset,
-        length: w.length,
-        ...(w.hash ? { hash: w.hash } : {}),
-      })),
-    );
-    const failed = replies.find((x) => !x.ok);
-    if (failed && !failed.ok) {
-      await target.finishWrite(op.path).catch(() => undefined);
-      ctx.tally.bytesTransferred += n.sent;
-      return sourceProblem(ctx, failed.problem, source.label);
-    }
-    let k = 0;
-    const pieces: Piece[] = window.map((w) =>
-      w.kind === 'local'
-        ? localPiece(w)
-        : { kind: 'data', data: (replies[k++] as { data: Uint8Array }).data },
-    );
-    n.sent += bytes;
-    n.reused += window.reduce((sum, w) => sum + (w.kind === 'local' ? w.length : 0), 0);
-    await target.appendWrite(op.path, pieces);
+  } finally {
+    for (const a of appends.splice(0)) await a;
+  }
+  if (failed) {
+    await target.finishWrite(op.path).catch(() => undefined);
+    ctx.tally.bytesTransferred += n.sent;
+    return sourceProblem(ctx, failed, source.label);
   }
   const reply = await target.finishWrite(op.path);
   if (fallsBack(p, reply)) {
@@ -222,6 +229,46 @@ async function writeLarge(ctx: ExecContext, r: number, p: Planned): Promise<void
     return writeLarge(ctx, r, wholeTransfer(p));
   }
   done(ctx, r, op, reply, n);
+}
+
+/**
+ * Consecutive pieces with at most BATCH_BYTES to read from the source (one piece at least), so
+ * a window's remote bytes fit in one data piece of a message.
+ */
+function* windows(pieces: readonly PiecePlan[]): Generator<PiecePlan[]> {
+  let window: PiecePlan[] = [];
+  let bytes = 0;
+  for (const piece of pieces) {
+    const more = piece.kind === 'remote' ? piece.length : 0;
+    if (window.length > 0 && bytes + more > BATCH_BYTES) {
+      yield window;
+      window = [];
+      bytes = 0;
+    }
+    window.push(piece);
+    bytes += more;
+  }
+  if (window.length > 0) yield window;
+}
+
+/** A window's pieces with the remote ones read from the source, or the source's problem. */
+async function readWindow(
+  source: ReplicaPort,
+  path: string,
+  window: readonly PiecePlan[],
+): Promise<Piece[] | Problem> {
+  const remote = window.filter((w) => w.kind === 'remote');
+  const replies = await source.read(remote.map((w) => ({ path, offset: w.offset, length: w.length })));
+  const data: Uint8Array[] = [];
+  for (const reply of replies) {
+    if (!reply.ok) return reply.problem;
+    data.push(reply.data);
+  }
+  if (data.length !== remote.length) return { path, code: 'unreadable', message: 'no reply from source' };
+  let k = 0;
+  return window.map((w) =>
+    w.kind === 'local' ? localPiece(w) : { kind: 'data', data: data[k++] as Uint8Array },
+  );
 }
 
 function localPiece(p: PiecePlan): Piece {

@@ -86,3 +86,23 @@ export interface Hasher {
 }
 
 export type HasherFactory = () => Hasher;
+
+/**
+ * SHA-256 of a byte stream and of consecutive chunks of it, computed off the calling thread (the
+ * node adapter: a worker thread), so reading, chunking and writing the bytes overlap with hashing.
+ */
+export interface StreamHasher {
+  /**
+   * Hash `block` next. `cuts`: sizes of the chunks that end inside it, in order (a size counts the
+   * chunk's bytes in earlier blocks too). The bytes are copied unless `give` says the caller never
+   * touches the block again. Resolves once the hasher may take more: a bounded amount waits.
+   */
+  push(block: Uint8Array, cuts: readonly number[], give: boolean): Promise<void>;
+  /** `last`: size of a final chunk still open (0: none). The stream's hash and each chunk's, in order. */
+  end(last: number): Promise<{ readonly hash: string; readonly chunks: readonly string[] }>;
+  /** The result is not wanted (an error elsewhere); frees what the stream holds. */
+  abort(): void;
+}
+
+/** `chunks`: whether chunk hashes are wanted (else cuts are ignored). */
+export type StreamHasherFactory = (opts: { readonly chunks: boolean }) => StreamHasher;

@@ -229,6 +229,12 @@ export interface WriteOp {
   readonly expect: Expect;
   /** Inline pieces (small files). Empty when the content follows through appendWrite. */
   readonly pieces: readonly Piece[];
+  /**
+   * The entry's chunk list goes with the op to a replica behind a link, which then hashes the
+   * received bytes in those chunks instead of cutting them itself (apply/temp-file.ts ChunkMode).
+   * Set for large files that travel mostly whole: the list costs 12 bytes per 64 KiB sent.
+   */
+  readonly withChunks?: boolean;
 }
 
 export type ApplyOp =

@@ -34,7 +34,7 @@ import {
   statStamp,
   str,
 } from './validate-data.ts';
-import { entry, entryOf, liveEntry, scanEntry } from './wire-entry.ts';
+import { entry, entryOf, listedFile, liveEntry, scanEntry } from './wire-entry.ts';
 
 /** Validators for the ReplicaPort argument and result shapes (see validate-data.ts for the rules). */
 
@@ -211,12 +211,16 @@ export const pieces = (v: unknown, what: string): Piece[] => map(v, what, LIMITS
 export function writeOp(v: unknown, what: string): WriteOp {
   const o = obj(v, what);
   if (get(o, 'op') !== 'write') bad(`${what}.op`, "expected 'write'");
+  const listed = optional(get(o, 'withChunks'), `${what}.withChunks`, bool) === true;
   return {
     op: 'write',
     path: relPath(get(o, 'path'), `${what}.path`),
-    entry: entryOf(get(o, 'entry'), `${what}.entry`, ['file']),
+    entry: listed
+      ? listedFile(get(o, 'entry'), `${what}.entry`)
+      : entryOf(get(o, 'entry'), `${what}.entry`, ['file']),
     expect: expect(get(o, 'expect'), `${what}.expect`),
     pieces: pieces(get(o, 'pieces'), `${what}.pieces`),
+    ...(listed ? { withChunks: true } : {}),
   };
 }
 

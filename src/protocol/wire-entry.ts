@@ -25,8 +25,9 @@ import {
  * u32 size, then the first 8 bytes of the chunk's SHA-256. That prefix only picks candidate
  * chunks: every byte a receiver copies from its own disk is verified with the file's full SHA-256
  * before the file is renamed into place, so a prefix collision costs a retransfer, never wrong
- * content. Entries sent to a replica (apply ops) carry no chunk list at all: a replica records
- * only chunk lists it computed itself from its own bytes.
+ * content. Entries sent to a replica (apply ops) carry no chunk list, except the file of a write
+ * that travels mostly whole (WriteOp.withChunks): the replica takes its boundaries and hashes its
+ * own bytes in them (apply/temp-file.ts), so it records only hashes of its own bytes.
  */
 export const CHUNK_KEY_BYTES = CHUNK_KEY_HEX / 2;
 export const CHUNK_ROW = 4 + CHUNK_KEY_BYTES;
@@ -133,6 +134,13 @@ export const entry = (v: unknown, what: string): Entry => anyEntry(v, what, fals
 
 /** An entry of a scan result, with its chunk table. */
 export const scanEntry = (v: unknown, what: string): Entry => anyEntry(v, what, true);
+
+/** The file of a write op that brings its chunk table (WriteOp.withChunks). */
+export function listedFile(v: unknown, what: string): FileEntry {
+  const e = anyEntry(v, what, true);
+  if (e.kind !== 'file') bad(`${what}.kind`, 'expected file');
+  return e;
+}
 
 /** An entry of one given kind (or one of the live kinds). */
 export function entryOf<K extends Entry['kind']>(

@@ -74,7 +74,7 @@ function expectToWire(x: Expect): unknown {
 function writeToWire(op: WriteOp): unknown {
   return {
     ...op,
-    entry: entryToWire(op.entry, false),
+    entry: entryToWire(op.entry, op.withChunks === true),
     expect: expectToWire(op.expect),
     pieces: op.pieces.map(pieceToWire),
   };

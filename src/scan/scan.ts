@@ -3,7 +3,7 @@ import { FerryError } from '../core/errors.ts';
 import { checkChildName, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { bump, emptyVector, type VersionVector } from '../core/vv.ts';
-import type { DirItem, FileSystem, FsStat, HasherFactory } from '../ports/filesystem.ts';
+import type { DirItem, FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord, StatStamp } from '../ports/index-store.ts';
 import { hashFile } from './hash-file.ts';
@@ -19,6 +19,8 @@ export interface ScanInput {
   readonly previous: ReadonlyMap<string, IndexRecord>;
   readonly ignore: IgnoreMatcher;
   readonly newHasher: HasherFactory;
+  /** Hashes large files on another thread (scan/hash-file.ts); absent: all on this one. */
+  readonly streamHasher?: StreamHasherFactory;
   readonly chunkThreshold: number;
   /** For a single-file root: the only path scanned, relative to `root`. */
   readonly only?: string;
@@ -186,6 +188,7 @@ class Scanner {
         newHasher: this.in_.newHasher,
         chunkThreshold: this.in_.chunkThreshold,
         sizeHint: st.size,
+        ...(this.in_.streamHasher ? { streamHasher: this.in_.streamHasher } : {}),
       });
     } catch (e) {
       if (e instanceof FsError && e.code === 'ENOENT') {
