@@ -5,7 +5,7 @@ import { entryToWire, hashToWire, type WireEntry } from './wire-entry.ts';
 import { chunkListReplyToWire, chunkListRequestToWire } from './wire-fine.ts';
 
 /**
- * In-memory messages -> the shapes msgpack carries (protocol version 2): every SHA-256 as 32
+ * In-memory messages -> the shapes msgpack carries (protocol version 3): every SHA-256 as 32
  * bytes, chunk lists only in scan results (wire-entry.ts). validate*.ts turn the wire shapes back
  * into the in-memory types, so both sides of the engine see exactly the ReplicaPort types.
  */
