@@ -9,6 +9,7 @@ import { ChunkHasher } from '../../src/chunking/chunk-hasher.ts';
 import type { Chunk, Entry } from '../../src/core/entry.ts';
 import type { SyncSummary } from '../../src/engine/events.ts';
 import type { ReplicaPort, ScanResult } from '../../src/ports/replica.ts';
+import { wrapPort } from '../helpers/ports.ts';
 import { syncPorts } from '../helpers/run.ts';
 import { scratch } from '../helpers/tree.ts';
 
@@ -33,25 +34,14 @@ function chunksOf(data: Uint8Array): Chunk[] {
 
 /** The port with its scan result's entries rewritten (what a peer's lying or colliding list looks like). */
 function rewriteScan(port: ReplicaPort, edit: (e: Entry) => Entry): ReplicaPort {
-  return {
-    label: port.label,
-    open: (o) => port.open(o),
-    readIgnoreFile: () => port.readIgnoreFile(),
+  return wrapPort(port, {
     scan: async (o): Promise<ScanResult> => {
       // Asked for a full scan, so that every entry it reports is one it rewrote.
       const { relativeTo: _sendAll, ...full } = o;
       const r = await port.scan(full);
       return { ...r, entries: r.entries.map(edit) };
     },
-    read: (r) => port.read(r),
-    chunkLists: (r) => port.chunkLists(r),
-    apply: (ops) => port.apply(ops),
-    beginWrite: (op) => port.beginWrite(op),
-    appendWrite: (p, pieces) => port.appendWrite(p, pieces),
-    finishWrite: (p) => port.finishWrite(p),
-    finish: (o) => port.finish(o),
-    close: () => port.close(),
-  };
+  });
 }
 
 const sync = (ports: readonly ReplicaPort[]): Promise<SyncSummary> => syncPorts(ports);

@@ -101,54 +101,52 @@ describe('remote login shells', () => {
     });
   }
 
-  test('no node on the remote: a clear error says what to install', async () => {
-    // A login shell whose PATH holds sh but neither ferry nor node.
-    const bin = join(base.dir, 'nonode-bin');
+  /**
+   * A user whose login shell's PATH holds only `sh` plus `tools` (name -> file to link, or a
+   * script's text), then a sync to it that must be refused with exit 4, touching nothing.
+   */
+  async function refusedBy(tag: string, tools: Record<string, { link: string } | string>): Promise<string> {
+    const bin = join(base.dir, `${tag}-bin`);
     fs.mkdirSync(bin);
     fs.symlinkSync('/bin/sh', join(bin, 'sh'));
-    const wrapper = join(base.dir, 'nonode-shell');
+    for (const [name, t] of Object.entries(tools)) {
+      if (typeof t === 'string') fs.writeFileSync(join(bin, name), t, { mode: 0o755 });
+      else fs.symlinkSync(t.link, join(bin, name));
+    }
+    const wrapper = join(base.dir, `${tag}-shell`);
     fs.writeFileSync(wrapper, `#!/bin/sh\nPATH=${bin}\nexport PATH\nexec /bin/sh "$@"\n`, { mode: 0o755 });
-    const user = 'ferry_nonode';
+    const user = `ferry_${tag}`;
     userWithShell(user, wrapper);
-    const local = join(base.dir, 'nonode-local');
+    const local = join(base.dir, `${tag}-local`);
     writeTree(local, { 'a.txt': 'a' });
     const before = readTree(local);
-    const r = await runFerry(['sync', '-e', ssh, local, `${user}@hosta:/tmp/ferry-nonode-never`]);
+    const never = `/tmp/ferry-${tag}-never`;
+    const r = await runFerry(['sync', '-e', ssh, local, `${user}@hosta:${never}`]);
     assert.equal(r.code, 4, out(r));
-    assert.match(
-      r.stderr,
-      /ferry_nonode@hosta:\/tmp\/ferry-nonode-never: neither ferry nor node \(>= 20\) is installed/,
-    );
     assert.match(r.stderr, /install Node\.js 20 or newer/);
     assert.deepEqual(readTree(local), before);
-    assert.equal(fs.existsSync('/tmp/ferry-nonode-never'), false);
+    assert.equal(fs.existsSync(never), false);
+    return r.stderr;
+  }
+
+  test('no node on the remote: a clear error says what to install', async () => {
+    const stderr = await refusedBy('nonode', {});
+    assert.match(
+      stderr,
+      /ferry_nonode@hosta:\/tmp\/ferry-nonode-never: neither ferry nor node \(>= 20\) is installed/,
+    );
   });
 
   test('node older than 20 on the remote: a clear error names its version', async () => {
-    // sh and sha256sum as on any Linux host, and a `node` that is version 18.
-    const bin = join(base.dir, 'oldnode-bin');
-    fs.mkdirSync(bin);
-    fs.symlinkSync('/bin/sh', join(bin, 'sh'));
-    fs.symlinkSync(
-      spawnSync('sh', ['-c', 'command -v sha256sum'], { encoding: 'utf8' }).stdout.trim(),
-      join(bin, 'sha256sum'),
-    );
-    fs.writeFileSync(join(bin, 'node'), '#!/bin/sh\necho v18.20.4\n', { mode: 0o755 });
-    const wrapper = join(base.dir, 'oldnode-shell');
-    fs.writeFileSync(wrapper, `#!/bin/sh\nPATH=${bin}\nexport PATH\nexec /bin/sh "$@"\n`, { mode: 0o755 });
-    const user = 'ferry_oldnode';
-    userWithShell(user, wrapper);
-    const local = join(base.dir, 'oldnode-local');
-    writeTree(local, { 'a.txt': 'a' });
-    const before = readTree(local);
-    const r = await runFerry(['sync', '-e', ssh, local, `${user}@hosta:/tmp/ferry-oldnode-never`]);
-    assert.equal(r.code, 4, out(r));
+    // sha256sum as on any Linux host, and a `node` that is version 18.
+    const sha = spawnSync('sh', ['-c', 'command -v sha256sum'], { encoding: 'utf8' }).stdout.trim();
+    const stderr = await refusedBy('oldnode', {
+      sha256sum: { link: sha },
+      node: '#!/bin/sh\necho v18.20.4\n',
+    });
     assert.match(
-      r.stderr,
+      stderr,
       /ferry_oldnode@hosta:\/tmp\/ferry-oldnode-never: node on hosta is v18\.20\.4, too old/,
     );
-    assert.match(r.stderr, /install Node\.js 20 or newer/);
-    assert.deepEqual(readTree(local), before);
-    assert.equal(fs.existsSync('/tmp/ferry-oldnode-never'), false);
   });
 });

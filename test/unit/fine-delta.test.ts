@@ -188,24 +188,10 @@ describe('fine chunk lists on the wire', () => {
     protocol(() => fineTable(new Uint8Array(6), 't'));
     protocol(() => fineTable(new Uint8Array((MAX_FINE_ROWS + 1) * FINE_ROW).fill(1), 't'));
     protocol(() => fineTable('aaaa', 't'));
-    protocol(() =>
-      serverMessage({
-        type: 'res',
-        id: 1,
-        method: 'chunkLists',
-        ok: true,
-        result: [{ ok: true, chunks: [] }],
-      }),
-    );
-    protocol(() =>
-      serverMessage({
-        type: 'res',
-        id: 1,
-        method: 'chunkLists',
-        ok: true,
-        result: [{ ok: 'yes', chunks: new Uint8Array(0) }],
-      }),
-    );
+    const reply = (result: unknown) => () =>
+      serverMessage({ type: 'res', id: 1, method: 'chunkLists', ok: true, result });
+    protocol(reply([{ ok: true, chunks: [] }]));
+    protocol(reply([{ ok: 'yes', chunks: new Uint8Array(0) }]));
     assert.throws(() => fineTableToWire([{ size: 70_000, hash: 'a'.repeat(64) }]), FerryError);
   });
 });
