@@ -1,4 +1,4 @@
-import type { Entry } from '../core/entry.ts';
+import { type Entry, sameContent } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
 import type { FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
@@ -120,6 +120,16 @@ async function commitOp(
   const abs = `${root}/${op.path}`;
   if (op.op === 'record') {
     const prev = env.currentRecord(op.path);
+    // A record only adopts a vector for what this replica already holds; never let it vouch, with
+    // the old stat, for content the index does not have (a plan built from a relative scan).
+    if (prev && !sameContent(prev.entry, op.entry)) {
+      return {
+        path: op.path,
+        code: 'changed-during-sync',
+        message:
+          'left alone: this replica no longer holds what the run planned from; the next run will pick it up',
+      };
+    }
     const stat = prev?.stat && prev.entry.kind === op.entry.kind ? prev.stat : undefined;
     const entry = withOwnChunks(op.entry, prev?.entry);
     return done([{ path: op.path, record: stat ? { entry, stat } : { entry } }]);
