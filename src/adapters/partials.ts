@@ -51,7 +51,9 @@ export class Partials {
 
   /** Removes the kept partial of this hash (its file was committed, or its bytes did not verify). */
   drop(hash: string): void {
-    this.held.delete(hash);
+    // Only tidy() creates `<hash>` files, so a hash it did not keep has nothing on disk to remove
+    // (checking costs two syscalls per committed file).
+    if (!this.held.delete(hash)) return;
     fs.rmSync(this.source(hash), { force: true });
   }
 
