@@ -4,7 +4,7 @@ import type { FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
 import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
-import { AncestorGuard, checkExpect, lstatOrUndefined } from './guard.ts';
+import { AncestorGuard, checkExpect, isProblem } from './guard.ts';
 import type { History } from './history.ts';
 import { chunkMode, type SourceResolver, TempFile, treeSource, withOwnChunks } from './temp-file.ts';
 
@@ -75,10 +75,10 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
 
 async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): Promise<TempFile | Problem> {
   const abs = `${env.root}/${op.path}`;
-  const blocked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect, env.currentRecord);
-  if (blocked) {
+  const checked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect, env.currentRecord);
+  if (isProblem(checked)) {
     await env.staged?.tmp.discard();
-    return blocked;
+    return checked;
   }
   const staged = env.staged?.path === op.path ? env.staged.tmp : undefined;
   const chunks = chunkMode(env.chunkThreshold, op.entry);
@@ -98,8 +98,8 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
       await tmp.discard();
       return bad;
     }
-    const existing = lstatOrUndefined(env.fs, abs);
-    await env.fs.chmod(tmp.tmpPath, fileMode(op.entry.exec, existing, env.umask));
+    // The mode comes from what the I4 check saw; commitOp checks the path again before the rename.
+    await env.fs.chmod(tmp.tmpPath, fileMode(op.entry.exec, checked?.seen, env.umask));
     await env.fs.utimes(tmp.tmpPath, op.entry.mtime, op.entry.mtime);
     return tmp;
   } catch (e) {
@@ -134,15 +134,18 @@ async function commitOp(
     const entry = withOwnChunks(op.entry, prev?.entry);
     return done([{ path: op.path, record: stat ? { entry, stat } : { entry } }]);
   }
-  const blocked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect, env.currentRecord);
-  if (blocked) {
+  const checked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect, env.currentRecord);
+  if (isProblem(checked)) {
     await tmp?.discard();
-    return blocked;
+    return checked;
   }
+  // Acting on the check's own stat: re-stat-ing here would not close the window before the rename
+  // any further, and costs a syscall per file.
+  const seen = checked?.seen;
   switch (op.op) {
     case 'write': {
       if (!tmp) return internal();
-      const cleared = await clearForReplace(env, op.path, 'file');
+      const cleared = await clearForReplace(env, op.path, 'file', seen);
       if (cleared) {
         await tmp.discard();
         return cleared;
@@ -151,15 +154,15 @@ async function commitOp(
       return done([recordAt(fs, abs, tmp.recorded(op.entry))], tmp.bytes);
     }
     case 'mkdir': {
-      const cleared = await clearForReplace(env, op.path, 'dir');
+      const cleared = await clearForReplace(env, op.path, 'dir', seen);
       if (cleared) return cleared;
-      if (lstatOrUndefined(fs, abs)?.kind !== 'dir') await fs.mkdir(abs, { recursive: false });
+      if (seen?.kind !== 'dir') await fs.mkdir(abs, { recursive: false });
       return done([recordAt(fs, abs, op.entry)]);
     }
     case 'symlink': {
       const tmpLink = `${env.tmpDir}/${env.tempName()}`;
       await fs.symlink(op.entry.target, tmpLink);
-      const cleared = await clearForReplace(env, op.path, 'symlink');
+      const cleared = await clearForReplace(env, op.path, 'symlink', seen);
       if (cleared) {
         await fs.unlink(tmpLink);
         return cleared;
@@ -168,7 +171,7 @@ async function commitOp(
       return done([recordAt(fs, abs, op.entry)]);
     }
     case 'delete': {
-      const st = lstatOrUndefined(fs, abs);
+      const st = seen;
       if (st?.kind === 'dir') {
         const p = await removeDir(fs, abs, op.path);
         if (p) return p;
@@ -178,9 +181,9 @@ async function commitOp(
     }
     case 'rename': {
       const to = `${root}/${op.to}`;
-      const toBlocked =
+      const toChecked =
         guard.check(op.to) ?? checkExpect(fs, to, op.to, { kind: 'absent' }, env.currentRecord);
-      if (toBlocked) return toBlocked;
+      if (isProblem(toChecked)) return toChecked;
       await fs.rename(abs, to);
       const gone: Entry = {
         kind: 'tombstone',
@@ -202,9 +205,9 @@ async function clearForReplace(
   env: ApplyEnv,
   rel: string,
   kind: 'file' | 'dir' | 'symlink',
+  st: FsStat | undefined,
 ): Promise<Problem | undefined> {
   const abs = `${env.root}/${rel}`;
-  const st = lstatOrUndefined(env.fs, abs);
   if (st === undefined) return undefined;
   if (st.kind === 'dir') return kind === 'dir' ? undefined : removeDir(env.fs, abs, rel);
   if (st.kind === 'file' && kind !== 'dir') await env.history.keepBeforeReplace(abs, rel);

@@ -8,10 +8,16 @@ import type { Expect } from '../ports/replica.ts';
 
 type RecordLookup = (path: string) => IndexRecord | undefined;
 
+/** What the I4 check found at a path it let pass: its stat, or undefined when nothing is there. */
+export interface Seen {
+  readonly seen: FsStat | undefined;
+}
+
 /**
  * I4: never overwrite or delete what the scan did not see. Files and symlinks must still have the
  * scan's size, mtime, ctime and inode; directories only their kind and inode (their mtime moves
- * whenever this very run adds or removes a child).
+ * whenever this very run adds or removes a child). When the path passes, the stat just taken is
+ * returned so the caller acts on that one observation instead of stat-ing again.
  */
 export function checkExpect(
   fs: FileSystem,
@@ -19,7 +25,7 @@ export function checkExpect(
   rel: string,
   expect: Expect,
   indexed: RecordLookup,
-): Problem | undefined {
+): Problem | Seen {
   if (expect.kind === 'indexed') {
     // The engine planned from the converged state instead of this replica's scan (engine/
     // baseline.ts): that is only right while this index still holds the same entry.
@@ -32,20 +38,26 @@ export function checkExpect(
     return checkExpect(fs, abs, rel, { kind: 'entry', entry: expect.entry, stat: rec.stat ?? null }, indexed);
   }
   const st = lstatOrUndefined(fs, abs);
+  const seen = { seen: st };
   if (expect.kind === 'absent') {
-    return st === undefined ? undefined : changed(rel, 'something appeared at this path after the scan');
+    return st === undefined ? seen : changed(rel, 'something appeared at this path after the scan');
   }
   if (st === undefined) return changed(rel, 'it was removed after the scan');
   const want = expect.entry.kind;
   if (st.kind !== want) return changed(rel, `it is now a ${st.kind}, the scan saw a ${want}`);
   const s = expect.stat;
-  if (s === null) return undefined;
+  if (s === null) return seen;
   if (want === 'dir')
-    return st.ino === s.ino ? undefined : changed(rel, 'the directory was replaced after the scan');
+    return st.ino === s.ino ? seen : changed(rel, 'the directory was replaced after the scan');
   if (st.size !== s.size || st.mtime !== s.mtime || st.ctime !== s.ctime || st.ino !== s.ino) {
     return changed(rel, 'it was modified after the scan');
   }
-  return undefined;
+  return seen;
+}
+
+/** A refusal from checkExpect (anything else it returns is what it saw). */
+export function isProblem(r: Problem | Seen | undefined): r is Problem {
+  return r !== undefined && 'code' in r;
 }
 
 function changed(path: string, why: string): Problem {
