@@ -38,9 +38,10 @@ interface BuiltOp {
 export async function writeFiles(ctx: ExecContext, r: number, puts: readonly FilePut[]): Promise<void> {
   const view = ctx.views[r];
   if (!view || puts.length === 0) return;
-  // Behind a link the next batch is sent while the far side applies this one (it runs requests
-  // in order); a replica in this process gets one batch at a time.
-  const depth = view.port.wireBytes === undefined ? 1 : 2;
+  // The next batch is read and sent while the target applies this one: behind a link the far side
+  // runs requests in order; a replica in this process writes the next batch's temp files while
+  // this one waits for its filesystem sync (batches never share a path).
+  const depth = 2;
   const large: Planned[] = [];
   const retry: Planned[] = [];
   const inFlight: Promise<void>[] = [];

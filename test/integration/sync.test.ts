@@ -95,6 +95,32 @@ test('modify, delete and rename propagate; replaced and deleted content is kept 
   assert.equal(doneSummary(r.stdout).deleted, 0);
 });
 
+test('thousands of files go in several batches applied two at a time; every replaced file is in history', async (t) => {
+  const d = scratch(t, 'batches');
+  const [A, B] = ['A', 'B'].map((n) => join(d, n)) as [string, string];
+  // More files than one batch holds (engine/write-files.ts BATCH_FILES), so batches overlap.
+  const names = Array.from({ length: 4100 }, (_, i) => `d${i % 30}/f${i}.txt`);
+  const tree = (v: string) => Object.fromEntries(names.map((n) => [n, `${n} ${v}`]));
+  writeTree(A, tree('v1'));
+  let r = await runFerry(['sync', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assertSame([A, B]);
+
+  writeTree(A, tree('v2, longer'));
+  r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(doneSummary(r.stdout).copied, names.length);
+  assert.equal(readTree(B)[names[4099] ?? ''], `${names[4099]} v2, longer`);
+  assertSame([A, B]);
+  const kept = historyFiles(B);
+  assert.equal(Object.keys(kept).length, names.length);
+  for (const n of names) assert.deepEqual(kept[n], [`${n} v1`], n);
+
+  r = await runFerry(['sync', '--json', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(doneSummary(r.stdout).copied, 0);
+});
+
 test('symlinks are synced as links and never followed, even when they point outside the root', async (t) => {
   const d = scratch(t, 'links');
   const A = join(d, 'A');
