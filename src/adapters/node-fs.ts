@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { promisify } from 'node:util';
 import type {
   DirItem,
   FileSystem,
@@ -12,6 +10,7 @@ import type {
   WriteHandle,
 } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
+import { syncfs } from './syncfs.ts';
 
 /*
  * The node adapter performs its syscalls synchronously behind the promise-shaped port. Measured
@@ -19,8 +18,6 @@ import { FsError } from '../ports/filesystem.ts';
  * latency (4 s idle of 14 s); the same calls made synchronously cost a few microseconds each.
  * Only the durability barrier (syncfs, seconds at worst) runs off the main thread.
  */
-
-const run = promisify(execFile);
 
 function wrap(e: unknown, path: string): FsError {
   const err = e as NodeJS.ErrnoException;
@@ -125,7 +122,8 @@ export const nodeFileSystem: FileSystem = {
     asyncSys(path, () =>
       readHandle(path, fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)),
     ),
-  createExclusive: (path) => asyncSys(path, () => writeHandle(path, fs.openSync(path, 'wx', 0o600))),
+  createExclusive: (path, mode = 0o600) =>
+    asyncSys(path, () => writeHandle(path, fs.openSync(path, 'wx', mode))),
   rename: (from, to) => asyncSys(from, () => fs.renameSync(from, to)),
   link: (existing, newPath) => asyncSys(existing, () => fs.linkSync(existing, newPath)),
   copyFile: (from, to) => asyncSys(from, () => fs.copyFileSync(from, to, fs.constants.COPYFILE_FICLONE)),
@@ -153,26 +151,6 @@ export const nodeFileSystem: FileSystem = {
       }
     }),
 };
-
-let syncfsWorks: boolean | undefined;
-
-/**
- * Node has no syncfs(2); coreutils `sync -f DIR` is that call. Where it is missing we fall back
- * to a whole-system `sync`, which is slower but just as durable.
- */
-async function syncfs(dir: string): Promise<void> {
-  if (syncfsWorks !== false) {
-    try {
-      await run('sync', ['-f', dir]);
-      syncfsWorks = true;
-      return;
-    } catch (e) {
-      if (syncfsWorks === true) throw e;
-      syncfsWorks = false;
-    }
-  }
-  await run('sync', []);
-}
 
 export const sha256: HasherFactory = () => {
   const h = createHash('sha256');
