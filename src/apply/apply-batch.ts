@@ -82,6 +82,11 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
   }
   const staged = env.staged?.path === op.path ? env.staged.tmp : undefined;
   const chunks = chunkMode(env.chunkThreshold, op.entry);
+  // The mode comes from what the I4 check saw; commitOp checks the path again before the rename.
+  const mode = fileMode(op.entry.exec, checked.seen, env.umask);
+  // A new file's mode carries nothing private (it is the umask's), so it is created with it: one
+  // chmod less per file. A replaced file's temp stays 0o600 until it gets the old file's mode.
+  const modeAtCreate = staged === undefined && checked.seen === undefined ? mode : undefined;
   const tmp =
     staged ??
     (await TempFile.create(env.fs, `${env.tmpDir}/${env.tempName()}`, {
@@ -89,6 +94,7 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
       entry: op.entry,
       chunks,
       ...(env.streamHasher ? { streamHasher: env.streamHasher } : {}),
+      ...(modeAtCreate !== undefined ? { mode: modeAtCreate } : {}),
     }));
   try {
     const bad =
@@ -98,8 +104,7 @@ async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): P
       await tmp.discard();
       return bad;
     }
-    // The mode comes from what the I4 check saw; commitOp checks the path again before the rename.
-    await env.fs.chmod(tmp.tmpPath, fileMode(op.entry.exec, checked?.seen, env.umask));
+    if (modeAtCreate === undefined) await env.fs.chmod(tmp.tmpPath, mode);
     await env.fs.utimes(tmp.tmpPath, op.entry.mtime, op.entry.mtime);
     return tmp;
   } catch (e) {

@@ -54,7 +54,7 @@ export class TempFile {
   }
 
   static async create(fs: FileSystem, tmpPath: string, opts: TempFileOptions): Promise<TempFile> {
-    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath), opts);
+    return new TempFile(fs, tmpPath, await fs.createExclusive(tmpPath, opts.mode), opts);
   }
 
   /**
@@ -168,6 +168,8 @@ export interface TempFileOptions {
   readonly chunks?: ChunkMode;
   /** Hashes files from OFF_THREAD_MIN bytes on another thread; absent: all on this one. */
   readonly streamHasher?: StreamHasherFactory;
+  /** The file's mode from the start (less the umask); absent: 0o600 until the caller's chmod. */
+  readonly mode?: number;
 }
 
 /** Where a local piece's path is read from: the tree, or a replica's kept partial (core/path.ts). */

@@ -57,8 +57,8 @@ export interface FileSystem {
   readdir(path: string): DirItem[]; // throws FsError
   readlink(path: string): string;
   openRead(path: string): Promise<ReadHandle>;
-  /** Create a new file exclusively (fails if it exists), mode 0o600 until chmod. */
-  createExclusive(path: string): Promise<WriteHandle>;
+  /** Create a new file exclusively (fails if it exists), with `mode` (default 0o600) less the umask. */
+  createExclusive(path: string, mode?: number): Promise<WriteHandle>;
   rename(from: string, to: string): Promise<void>;
   /** Hard link; used to keep a replaced file's bytes in history without copying them. */
   link(existing: string, newPath: string): Promise<void>;
