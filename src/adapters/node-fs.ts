@@ -67,15 +67,15 @@ async function asyncSys<T>(path: string, f: () => T): Promise<T> {
 
 function readHandle(path: string, fd: number): ReadHandle {
   return {
-    async read(position, length) {
-      const buf = Buffer.allocUnsafe(length);
+    async read(position, length, into) {
+      const buf = into ?? Buffer.allocUnsafe(length);
       let got = 0;
       while (got < length) {
         const n = sys(path, () => fs.readSync(fd, buf, got, length - got, position + got));
         if (n === 0) break;
         got += n;
       }
-      return got === length ? buf : buf.subarray(0, got);
+      return got === buf.length ? buf : buf.subarray(0, got);
     },
     stat: () => asyncSys(path, () => toStat(fs.fstatSync(fd))),
     close: () => asyncSys(path, () => fs.closeSync(fd)),

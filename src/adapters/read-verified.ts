@@ -1,18 +1,22 @@
 import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
 import type { ReadReply, ReadRequest } from '../ports/replica.ts';
 
-/** Reads a byte range and proves it is the content the scan saw (same SHA-256). */
+/**
+ * Reads a byte range and proves it is the content the scan saw (same SHA-256). The bytes go into
+ * `into` (r.length bytes) when given, else into a fresh buffer.
+ */
 export async function verifyRead(
   fs: FileSystem,
   newHasher: HasherFactory,
   root: string,
   r: ReadRequest,
+  into?: Uint8Array,
 ): Promise<ReadReply> {
   let data: Uint8Array;
   try {
     const h = await fs.openRead(`${root}/${r.path}`);
     try {
-      data = await h.read(r.offset, r.length);
+      data = await h.read(r.offset, r.length, into);
     } finally {
       await h.close();
     }

@@ -37,8 +37,11 @@ export class FsError extends Error {
 }
 
 export interface ReadHandle {
-  /** Reads up to length bytes at position into a fresh buffer; shorter at end of file. */
-  read(position: number, length: number): Promise<Uint8Array>;
+  /**
+   * Reads up to length bytes at position; shorter at end of file. The bytes go into a fresh
+   * buffer, or into the start of `into` (at least `length` long) when given: use the returned view.
+   */
+  read(position: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   stat(): Promise<FsStat>;
   close(): Promise<void>;
 }

@@ -14,6 +14,10 @@ const BLOCK = 1 << 20;
 /** Read size when hashing on another thread: a fresh buffer per read moves to it without a copy. */
 const BIG_BLOCK = 4 << 20;
 
+/** Idle read buffers of BLOCK bytes (see here()). */
+const scratches: Uint8Array[] = [];
+const MAX_SCRATCHES = 4;
+
 export interface HashedFile {
   readonly hash: string;
   readonly chunks?: readonly Chunk[];
@@ -69,13 +73,21 @@ async function here(
 ): Promise<Hashed> {
   const whole = newHasher();
   const chunker = chunked ? new ChunkHasher(newHasher) : undefined;
+  // Blocks are hashed and dropped, so they are read into a reused buffer: on a 100k-file tree a
+  // fresh one per file was ~70 MB of garbage between collections. Files hashed at the same time
+  // take different buffers.
+  const scratch = scratches.pop() ?? new Uint8Array(BLOCK);
   let pos = 0;
-  while (pos < sizeHint) {
-    const block = await h.read(pos, Math.min(BLOCK, sizeHint - pos));
-    if (block.length === 0) break;
-    whole.update(block);
-    chunker?.push(block);
-    pos += block.length;
+  try {
+    while (pos < sizeHint) {
+      const block = await h.read(pos, Math.min(BLOCK, sizeHint - pos), scratch);
+      if (block.length === 0) break;
+      whole.update(block);
+      chunker?.push(block);
+      pos += block.length;
+    }
+  } finally {
+    if (scratches.length < MAX_SCRATCHES) scratches.push(scratch);
   }
   const chunks = chunker?.end();
   return chunks ? { hash: whole.digest(), chunks, size: pos } : { hash: whole.digest(), size: pos };
