@@ -2,7 +2,7 @@ import { baseName, byteLength, MAX_NAME_BYTES, parentOf } from './path.ts';
 
 /**
  * `name.sync-conflict-YYYYMMDD-HHMMSS-<replica>.ext`, the timestamp being the losing version's
- * mtime in UTC. Deterministic: every host computes the same name from the same inputs (I7).
+ * mtime in UTC (for a symlink, which has none, the run's start). Deterministic: every host computes the same name from the same inputs (I7).
  * `taken` says whether a candidate path is already used; a counter is added until it is free.
  */
 export function conflictCopyName(

@@ -16,6 +16,11 @@ export interface ReplicaState {
 export interface ReconcileOptions {
   readonly mode: SyncMode;
   readonly conflict: ConflictRule;
+  /**
+   * When the run started (ms since the epoch): the stamp in the name of a conflict copy whose
+   * version has no mtime of its own (a symlink). Default 0.
+   */
+  readonly now?: number;
 }
 
 /** What every replica should hold at a path after the run. */
@@ -174,7 +179,7 @@ function resolveConflict(p: string, live: readonly Group[], vv: VersionVector, c
 }
 
 function addConflictCopy(p: string, loser: Group, loserMadeBy: string, ctx: PathContext): string {
-  const mtime = loser.entry.kind === 'file' ? loser.entry.mtime : 0;
+  const mtime = loser.entry.kind === 'file' ? loser.entry.mtime : (ctx.opts.now ?? 0);
   const copy = conflictCopyName(p, mtime, loserMadeBy, (c) => ctx.taken.has(c));
   ctx.taken.add(copy);
   const entry = { ...(loser.entry as LiveEntry), path: copy };

@@ -88,7 +88,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   });
   const plan = settled
     ? { actions: [], conflicts: [], resurrected: [] }
-    : reconcile(states, { mode: opts.mode, conflict: opts.conflict });
+    : reconcile(states, { mode: opts.mode, conflict: opts.conflict, now: opts.now() });
   checkMassDelete(plan, states, replicas, { force: opts.force });
   for (const c of plan.conflicts) opts.emit({ type: 'conflict', conflict: c });
 
