@@ -143,9 +143,16 @@ export class RemoteReplica implements ReplicaPort {
     this.#link.end();
   }
 
-  async #call<M extends Method>(method: M, params: Params[M] & object): Promise<Results[M]> {
-    await this.#ready;
-    if (this.#failure) throw this.#failure;
+  /**
+   * Nothing holds `params` once the request is encoded: the pieces of a large appendWrite are
+   * garbage as soon as they are copied into the frame, not only once the frame is written.
+   */
+  #call<M extends Method>(method: M, params: Params[M] & object): Promise<Results[M]> {
+    return this.#ready.then(() => this.#start(method, params));
+  }
+
+  #start<M extends Method>(method: M, params: Params[M] & object): Promise<Results[M]> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     const result = new Promise<Results[M]>((resolve, reject) => {
       this.#pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, parts: [] });
@@ -158,8 +165,7 @@ export class RemoteReplica implements ReplicaPort {
       // Too large to send is this call's problem; a broken stream fails everything via #fail.
       this.#settle(id)?.reject(asError(e));
     });
-    await Promise.race([sent, result.then(noop, noop)]);
-    return result;
+    return Promise.race([sent, result.then(noop, noop)]).then(() => result);
   }
 
   #onMessage(msg: ServerMessage): void {

@@ -37,8 +37,8 @@ export interface LinkOptions {
 
 /**
  * Frames messages over a duplex stream. Invariants: after `onFail` no further message is
- * delivered; every write waits for 'drain' when the stream asks for it, and a wait never outlives
- * the stream (it rejects when the output closes or fails).
+ * delivered; a send the stream asks to wait resolves only once its own frame is written, and a
+ * wait never outlives the stream (it rejects when the output closes or fails).
  */
 export class StreamLink {
   readonly #io: DuplexIo;
@@ -52,8 +52,8 @@ export class StreamLink {
   /** Bytes of whole frames handed to the output, and bytes read from the input (headers included). */
   #sent = 0;
   #received = 0;
-  /** The one pending wait for 'drain', when the output asked to wait. */
-  #drained: Promise<void> | undefined;
+  /** Sends waiting for their frame to be written; failed together when the output closes or fails. */
+  readonly #waiting = new Set<(err: FerryError) => void>();
 
   constructor(io: DuplexIo, handlers: LinkHandlers, opts: LinkOptions) {
     this.#io = io;
@@ -72,12 +72,19 @@ export class StreamLink {
     const onOutputClose = () => {
       this.#outputGone ??= this.lost('the output stream was closed');
     };
+    // Not detached by fail(): a send may still wait for its frame after the input is gone.
+    const failWaits = () => {
+      const err = this.#outputGone ?? this.lost('the output stream was closed');
+      for (const fail of [...this.#waiting]) fail(err);
+    };
     io.input.on('data', onData);
     io.input.on('end', onEnd);
     io.input.on('close', onClose);
     io.input.on('error', onInputError);
     io.output.on('error', onOutputError);
     io.output.on('close', onOutputClose);
+    io.output.on('close', failWaits);
+    io.output.on('error', failWaits);
     this.#detach = () => {
       io.input.off('data', onData);
       io.input.off('end', onEnd);
@@ -128,42 +135,40 @@ export class StreamLink {
   }
 
   /**
-   * Write one frame; resolves once the stream can take more (backpressure). Senders that find the
-   * stream full share one wait for 'drain', so pipelined calls add no listener each.
+   * Write one frame. Resolves at once while the output is below its high-water mark; otherwise
+   * once this frame itself has left the output's queue (its write callback), so a sender that
+   * awaits each send never has more than the high-water mark plus one frame queued. Not once
+   * the queue is empty ('drain'): pipelined senders keep it from ever emptying, and a drain wait
+   * then never ends. Nothing here holds the payload while waiting: only the output's queue does,
+   * until the frame is written.
    */
-  async sendPayload(payload: Uint8Array): Promise<void> {
-    if (this.#outputGone) throw this.#outputGone;
+  sendPayload(payload: Uint8Array): Promise<void> {
+    if (this.#outputGone) return Promise.reject(this.#outputGone);
     const out = this.#io.output;
-    if (out.writableEnded || out.destroyed) throw this.lost('the output stream was closed');
+    if (out.writableEnded || out.destroyed) return Promise.reject(this.lost('the output stream was closed'));
+    let frame: Buffer;
+    try {
+      frame =
+        payload.length < BIG_PAYLOAD
+          ? encodeFrame(payload, { maxFrame: this.maxFrame })
+          : frameHeader(payload.length, { maxFrame: this.maxFrame });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const wait = new FrameWait();
     let flowing: boolean;
     if (payload.length < BIG_PAYLOAD) {
-      flowing = out.write(encodeFrame(payload, { maxFrame: this.maxFrame }));
+      flowing = out.write(frame, wait.written);
     } else {
       // Header and payload as two writes in one writev: a large payload is never copied.
-      const header = frameHeader(payload.length, { maxFrame: this.maxFrame });
       out.cork();
-      out.write(header);
-      flowing = out.write(payload);
+      out.write(frame);
+      flowing = out.write(payload, wait.written);
       out.uncork();
     }
     this.#sent += HEADER_BYTES + payload.length;
-    if (flowing) return;
-    this.#drained ??= new Promise<void>((resolve, reject) => {
-      const done = (err?: FerryError) => {
-        this.#drained = undefined;
-        out.off('drain', onDrain);
-        out.off('close', onGone);
-        out.off('error', onGone);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onDrain = () => done();
-      const onGone = () => done(this.#outputGone ?? this.lost('the output stream was closed'));
-      out.on('drain', onDrain);
-      out.on('close', onGone);
-      out.on('error', onGone);
-    });
-    await this.#drained;
+    if (flowing) return Promise.resolve();
+    return wait.promise(this.#waiting, (err) => this.#outputGone ?? this.lost(err.message, err));
   }
 
   /** Finish our side of the stream (the far side sees end-of-input). */
@@ -195,5 +200,38 @@ export class StreamLink {
           : new FerryError('INTERNAL', `internal error (a bug in ferry): ${String(err)}`, { cause: err }),
       );
     }
+  }
+}
+
+/**
+ * The wait of one frame the output queued above its high-water mark: settled by the frame's write
+ * callback (which may come before anyone waits), or failed with the output.
+ */
+class FrameWait {
+  #outcome: { err: Error | null | undefined } | undefined;
+  #settle: ((err: Error | null | undefined) => void) | undefined;
+
+  readonly written = (err?: Error | null): void => {
+    if (this.#settle) this.#settle(err);
+    else this.#outcome = { err };
+  };
+
+  promise(waiting: Set<(err: FerryError) => void>, lost: (err: Error) => FerryError): Promise<void> {
+    const outcome = this.#outcome;
+    if (outcome) return outcome.err ? Promise.reject(lost(outcome.err)) : Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const fail = (err: FerryError) => {
+        waiting.delete(fail);
+        this.#settle = undefined;
+        reject(err);
+      };
+      this.#settle = (err) => {
+        waiting.delete(fail);
+        this.#settle = undefined;
+        if (err) reject(lost(err));
+        else resolve();
+      };
+      waiting.add(fail);
+    });
   }
 }
