@@ -1,4 +1,4 @@
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
 import { FerryError } from '../core/errors.ts';
 
@@ -25,8 +25,59 @@ export const MAX_DEPTH = 32;
 /** Largest array or map ferry sends: a scan result of 1,000,000 entries. */
 export const MAX_CONTAINER = 1_000_000;
 
+/** A message with at least this many bytes of binaries is packed into a buffer sized for it. */
+const PRESIZE_MIN = 1 << 20;
+/** Values an estimate visits at most; past that the message is packed as usual. */
+const ESTIMATE_VALUES = 200_000;
+
+/**
+ * The msgpack bytes of a message. msgpackr packs into one shared buffer that grows 4x, then 2x,
+ * at a time, copying what it holds, and a message's bytes keep that whole buffer alive: a 16 MiB
+ * write window cost ~20 MiB of copies and pinned a 32 MiB buffer until it was written. A message
+ * carrying large binaries (write pieces, read replies) is packed into a buffer of its own, sized
+ * from the message, and the next message starts in a fresh small buffer, not after this one.
+ */
 export function encode(value: unknown): Buffer {
-  return packr.pack(value);
+  const size = estimate(value);
+  if (size === undefined) return packr.pack(value);
+  packr.useBuffer(Buffer.allocUnsafeSlow(size));
+  try {
+    return packr.pack(value);
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(8192));
+  }
+}
+
+/**
+ * Room msgpackr needs for `value` without growing its buffer (it reserves 3 bytes per character
+ * of a string, and a few bytes of header per value), or undefined when the message is small or
+ * too large a tree to be worth walking.
+ */
+function estimate(value: unknown): number | undefined {
+  let binaries = 0;
+  let rest = 64 * 1024;
+  let values = 1;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    rest += 9;
+    if (v instanceof Uint8Array) binaries += v.byteLength;
+    else if (typeof v === 'string') rest += 3 * v.length;
+    else if (Array.isArray(v)) {
+      values += v.length;
+      if (values > ESTIMATE_VALUES) return undefined;
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      const keys = Object.keys(v);
+      values += keys.length;
+      if (values > ESTIMATE_VALUES) return undefined;
+      for (const k of keys) {
+        rest += 9 + 3 * k.length;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return binaries < PRESIZE_MIN ? undefined : binaries + rest;
 }
 
 export function decode(bytes: Uint8Array): unknown {

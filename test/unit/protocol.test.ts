@@ -94,6 +94,26 @@ describe('codec', () => {
     assert.doesNotThrow(() => checkPlain(encode({ x: [[[{}]]] })));
   });
 
+  it('packs a message with large binaries into a buffer of its own, sized for it', () => {
+    // A 16 MiB write window used to pin a 32 MiB buffer shared with the messages around it.
+    const pieces = Array.from({ length: 64 }, (_, i) => ({
+      kind: 'data',
+      data: new Uint8Array(64 * 1024).fill(i),
+    }));
+    const before = encode({ type: 'keepalive' });
+    const big = encode({ type: 'req', id: 7, method: 'appendWrite', path: 'dir/é.bin', pieces });
+    const after = encode({ type: 'keepalive' });
+    assert.ok(big.buffer.byteLength < big.length + 128 * 1024, `${big.buffer.byteLength} for ${big.length}`);
+    assert.notEqual(before.buffer, big.buffer);
+    assert.notEqual(after.buffer, big.buffer);
+    const out = decode(big) as { path: string; pieces: { data: Uint8Array }[] };
+    assert.equal(out.path, 'dir/é.bin');
+    assert.equal(out.pieces.length, 64);
+    assert.ok(out.pieces.every((p, i) => p.data.length === 64 * 1024 && p.data.every((b) => b === i)));
+    assert.deepEqual(decode(after), { type: 'keepalive' });
+    assert.deepEqual(decode(before), { type: 'keepalive' });
+  });
+
   it('does not let a __proto__ key reach a prototype', () => {
     const raw = Buffer.from([0x81, 0xa9, ...Buffer.from('__proto__'), 0x81, 0xa1, 0x70, 0x01]);
     const v = decode(raw) as Record<string, unknown>;
