@@ -230,7 +230,8 @@ export class LocalReplica implements ReplicaPort {
     let at = 0;
     return Promise.all(
       reqs.map((r) => {
-        const into = arena?.subarray(at, (at += r.length));
+        const into = arena?.subarray(at, at + r.length);
+        at += r.length;
         return verifyRead(this.deps.fs, this.deps.newHasher, this.layout.root, r, into);
       }),
     );

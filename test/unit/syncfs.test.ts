@@ -19,7 +19,12 @@ test('syncfs answers concurrent and repeated calls, and an idle helper does not 
   const src = new URL('../../src/adapters/syncfs.ts', import.meta.url).pathname;
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '-e', `import(${JSON.stringify(src)}).then((m) => m.syncfs('/tmp')).then(() => console.log('synced'))`],
+    [
+      '--import',
+      'tsx',
+      '-e',
+      `import(${JSON.stringify(src)}).then((m) => m.syncfs('/tmp')).then(() => console.log('synced'))`,
+    ],
     { encoding: 'utf8', timeout: 20_000 },
   );
   assert.equal(r.status, 0, r.stderr);
