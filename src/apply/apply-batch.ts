@@ -146,7 +146,7 @@ async function commitOp(
   }
   // Acting on the check's own stat: re-stat-ing here would not close the window before the rename
   // any further, and costs a syscall per file.
-  const seen = checked?.seen;
+  const seen = checked.seen;
   switch (op.op) {
     case 'write': {
       if (!tmp) return internal();
@@ -176,12 +176,11 @@ async function commitOp(
       return done([recordAt(fs, abs, op.entry)]);
     }
     case 'delete': {
-      const st = seen;
-      if (st?.kind === 'dir') {
+      if (seen?.kind === 'dir') {
         const p = await removeDir(fs, abs, op.path);
         if (p) return p;
         guard.forget(op.path);
-      } else if (st) await env.history.moveIn(abs, op.path);
+      } else if (seen) await env.history.moveIn(abs, op.path);
       return done([{ path: op.path, record: { entry: op.entry } }]);
     }
     case 'rename': {
