@@ -15,6 +15,12 @@ import type { Piece } from '../ports/replica.ts';
 
 /** Local pieces may span a whole file: they are copied in blocks of this size, never whole. */
 const BLOCK = 1 << 20;
+/**
+ * Every this many bytes written, a large file's data so far is handed to the disk in the
+ * background (WriteHandle.flush), so the filesystem sync after the last byte does not wait for
+ * all of it: a 512 MiB file left ~0.22 s of writeback for that sync here. At most one flush runs.
+ */
+const FLUSH_EVERY = 32 << 20;
 
 /**
  * A file being assembled in `.ferry/tmp` (same filesystem as the root, so the final rename is
@@ -30,6 +36,8 @@ export class TempFile {
     | { readonly background: BackgroundChunkHasher };
   private readonly chunks: ChunkMode;
   private written = 0;
+  private flushedAt = 0;
+  private flushing: Promise<void> | undefined;
   private computed: readonly Chunk[] | undefined;
   private constructor(
     private readonly fs: FileSystem,
@@ -104,6 +112,22 @@ export class TempFile {
     }
     await this.handle.write(data);
     this.written += data.length;
+    if (this.handle.flush && !this.flushing && this.written - this.flushedAt >= FLUSH_EVERY) {
+      this.flushedAt = this.written;
+      // A failure here is no verdict: the sync before the rename reports real write errors.
+      this.flushing = this.handle
+        .flush()
+        .catch(() => undefined)
+        .finally(() => {
+          this.flushing = undefined;
+        });
+    }
+  }
+
+  /** Closes the handle once a background flush of it is over. */
+  private async closeHandle(): Promise<void> {
+    await this.flushing;
+    await this.handle.close();
   }
 
   get bytes(): number {
@@ -112,7 +136,7 @@ export class TempFile {
 
   /** Closes the file; returns a problem when the content is not exactly the entry's. */
   async seal(entry: FileEntry, rel: string): Promise<Problem | undefined> {
-    await this.handle.close();
+    await this.closeHandle();
     const { hash, chunks } =
       'background' in this.hashed
         ? await this.hashed.background.end()
@@ -139,7 +163,7 @@ export class TempFile {
   async keep(): Promise<void> {
     if ('background' in this.hashed) this.hashed.background.abort();
     try {
-      await this.handle.close();
+      await this.closeHandle();
     } catch {
       // already closed
     }
@@ -148,7 +172,7 @@ export class TempFile {
   async discard(): Promise<void> {
     if ('background' in this.hashed) this.hashed.background.abort();
     try {
-      await this.handle.close();
+      await this.closeHandle();
     } catch {
       // already closed
     }

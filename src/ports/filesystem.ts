@@ -50,6 +50,11 @@ export interface WriteHandle {
   write(data: Uint8Array): Promise<void>;
   /** Flush file data and metadata to stable storage. */
   sync(): Promise<void>;
+  /**
+   * Optional: start writing the data written so far to the disk without blocking this thread
+   * (a head start for the later sync of a large file, not a durability guarantee by itself).
+   */
+  flush?(): Promise<void>;
   close(): Promise<void>;
 }
 
