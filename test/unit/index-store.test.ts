@@ -6,7 +6,12 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { crc32Portable, framePayloads, scanFrames } from '../../src/adapters/index-store/frames.ts';
+import {
+  crc32Portable,
+  FrameScratch,
+  framePayloads,
+  scanFrames,
+} from '../../src/adapters/index-store/frames.ts';
 import { openLogIndexStore } from '../../src/adapters/index-store/log-store.ts';
 import type { Entry } from '../../src/core/entry.ts';
 import type { IndexChange, IndexRecord, ReplicaMeta } from '../../src/ports/index-store.ts';
@@ -170,6 +175,39 @@ describe('log index store', () => {
     assert.equal(scan.payloads.length, 2);
     assert.equal(scan.validEnd, framed.length);
     assert.equal(scan.damaged, true);
+  });
+
+  it('a reused frame buffer frames each payload exactly as framePayloads does, growing as needed', () => {
+    const scratch = new FrameScratch();
+    const sizes = [1, 100, 70_000, 3, 300_000, 10];
+    for (const [i, n] of sizes.entries()) {
+      const payload = Buffer.alloc(n, i + 1);
+      assert.deepEqual(Buffer.from(scratch.frame(payload)), framePayloads([payload]));
+    }
+    assert.throws(() => scratch.frame(new Uint8Array(0)), RangeError);
+  });
+
+  it('two stores appending at the same time each load back exactly their own changes', async () => {
+    // Both share one encoder whose buffer a frame reuses once written (packTransient): frames of
+    // one store must never carry bytes packed for the other.
+    const roots = [await tempDir(), await tempDir()];
+    const stores = roots.map((d) => openLogIndexStore(d));
+    const wanted = roots.map((_, k) => {
+      const m = new Map<string, IndexRecord>();
+      for (let i = 0; i < 3000; i++) m.set(`s${k}/${i}`, fileRec(`s${k}/${i}`, i * (k + 2)));
+      return m;
+    });
+    await Promise.all(
+      stores.map(async (s, k) => {
+        await s.writeMeta(META);
+        const all = [...(wanted[k] ?? [])].map(([path, record]) => ({ path, record }));
+        for (let i = 0; i < all.length; i += 700) await s.append(all.slice(i, i + 700));
+        await s.compact({ meta: META, records: new Map(wanted[k]) });
+        await s.append(all.slice(0, 600));
+        await s.close();
+      }),
+    );
+    for (const [k, d] of roots.entries()) assert.deepEqual((await load(d)).records, wanted[k]);
   });
 
   it('replays the log in order: later changes win, null forgets', async () => {

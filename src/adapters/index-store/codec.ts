@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESET_BUFFER_MODE } from 'msgpackr';
 import type { Chunk, Entry } from '../../core/entry.ts';
 import { invariant } from '../../core/errors.ts';
 import type { VersionVector } from '../../core/vv.ts';
@@ -31,6 +31,14 @@ const packr = new Packr({ useRecords: true, bundleStrings: true, mapsAsObjects: 
 
 export function pack(value: unknown): Buffer {
   return packr.pack(value);
+}
+
+/**
+ * Packs into msgpackr's own buffer and returns a view that the next pack may overwrite: only for a
+ * payload that is framed (copied) before anything else is packed. Spares a fresh buffer per frame.
+ */
+export function packTransient(value: unknown): Buffer {
+  return packr.pack(value, RESET_BUFFER_MODE);
 }
 
 export function unpack(buf: Uint8Array): unknown {
