@@ -30,6 +30,7 @@ import { fineChunkList } from './fine-lists.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
 import { takeLock } from './lock.ts';
 import { Partials } from './partials.ts';
+import { ReadArenas } from './read-arenas.ts';
 import { verifyRead } from './read-verified.ts';
 
 /** Where a replica's files and metadata live on this host. */
@@ -73,6 +74,7 @@ export class LocalReplica implements ReplicaPort {
   /** Hashes of files committed this run: their partials go at finish/close. */
   private readonly committed = new Set<string>();
   private tempCounter = 0;
+  private readonly arenas = new ReadArenas();
   private appendedSinceCompact = 0;
   /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
   private pending: IndexChange[] = [];
@@ -223,10 +225,10 @@ export class LocalReplica implements ReplicaPort {
 
   async read(reqs: readonly ReadRequest[]): Promise<ReadReply[]> {
     // One buffer for the whole request, each reply a view of it: a batch of 2000 small files is
-    // one allocation, not 2000, and its bytes are freed together once the batch is written. (Up to
-    // what the engine asks at once; a larger request gets a buffer per piece, as before.)
+    // one allocation, not 2000, reused once the engine recycles it (read-arenas.ts). A request too
+    // large for one gets a buffer per piece.
     const total = reqs.reduce((n, r) => n + r.length, 0);
-    const arena = total <= READ_ARENA_MAX ? Buffer.allocUnsafe(total) : undefined;
+    const arena = this.arenas.take(total);
     let at = 0;
     return Promise.all(
       reqs.map((r) => {
@@ -235,6 +237,10 @@ export class LocalReplica implements ReplicaPort {
         return verifyRead(this.deps.fs, this.deps.newHasher, this.layout.root, r, into);
       }),
     );
+  }
+
+  recycle(data: readonly Uint8Array[]): void {
+    this.arenas.recycle(data);
   }
 
   async chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
@@ -435,9 +441,6 @@ export class LocalReplica implements ReplicaPort {
     }
   }
 }
-
-/** The largest read request served from one buffer (the engine's batches are 16 MiB). */
-const READ_ARENA_MAX = 32 << 20;
 
 interface Staged {
   readonly op: WriteOp;

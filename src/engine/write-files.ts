@@ -48,7 +48,7 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
   let batch: Planned[] = [];
   let bytes = 0;
   const flush = async () => {
-    const ops = await buildOps(ctx, r, await refine(ctx, r, batch));
+    const { ops, recycle } = await buildOps(ctx, r, await refine(ctx, r, batch));
     batch = [];
     bytes = 0;
     while (inFlight.length >= depth) await inFlight.shift();
@@ -61,6 +61,7 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
           retry.push(o.planned);
         } else done(ctx, r, o.op, reply, o);
       });
+      recycle();
     });
     // Awaited in order below; this only keeps a failure from counting as unhandled meanwhile.
     applied.catch(() => undefined);
@@ -133,8 +134,15 @@ function done(
   report(ctx, r, op, reply);
 }
 
-/** Reads every remote piece of the batch (one read per source replica) and builds the writes. */
-async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]): Promise<BuiltOp[]> {
+/**
+ * Reads every remote piece of the batch (one read per source replica) and builds the writes;
+ * `recycle` hands the bytes back to their sources once the target has applied the batch.
+ */
+async function buildOps(
+  ctx: ExecContext,
+  r: number,
+  batch: readonly Planned[],
+): Promise<{ ops: BuiltOp[]; recycle: () => void }> {
   const bySource = new Map<number, { idx: number; req: ReadRequest }[]>();
   batch.forEach((p, idx) => {
     if (p.remoteBytes === 0 || !p.source) return;
@@ -146,9 +154,12 @@ async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]):
     bySource.set(p.source.replica, list);
   });
   const data = new Map<number, Uint8Array[] | Problem>();
+  const lent: { port: ReplicaPort; data: Uint8Array[] }[] = [];
   await Promise.all(
     [...bySource].map(async ([s, items]) => {
-      const replies = await (ctx.views[s]?.port.read(items.map((i) => i.req)) ?? Promise.resolve([]));
+      const port = ctx.views[s]?.port;
+      const replies = await (port?.read(items.map((i) => i.req)) ?? Promise.resolve([]));
+      if (port) lent.push({ port, data: replies.flatMap((reply) => (reply.ok ? [reply.data] : [])) });
       items.forEach((it, k) => {
         const reply = replies[k];
         const got = data.get(it.idx) ?? [];
@@ -178,7 +189,12 @@ async function buildOps(ctx: ExecContext, r: number, batch: readonly Planned[]):
     const sent = got.reduce((n, d) => n + d.length, 0);
     ops.push({ op, planned: p, sent, reused: p.put.entry.size - p.remoteBytes });
   });
-  return ops;
+  return {
+    ops,
+    recycle: () => {
+      for (const l of lent) l.port.recycle?.(l.data);
+    },
+  };
 }
 
 function writeOp(ctx: ExecContext, r: number, p: Planned, pieces: Piece[]): WriteOp {
@@ -230,7 +246,7 @@ async function writeLarge(ctx: ExecContext, r: number, p: Planned): Promise<void
       if (w.kind === 'remote') n.sent += w.length;
       else n.reused += w.length;
     }
-    const appended = target.appendWrite(op.path, pieces);
+    const appended = target.appendWrite(op.path, pieces).then(() => recycle(source, pieces));
     // Awaited below, in order; the handler only keeps a failure from counting as unhandled.
     appended.catch(() => undefined);
     appends.push(appended);
@@ -305,6 +321,11 @@ async function readWindow(
   return window.map((w) =>
     w.kind === 'local' ? localPiece(w) : { kind: 'data', data: data[k++] as Uint8Array },
   );
+}
+
+/** Hands a window's bytes back to the source that read them (once the target holds them). */
+function recycle(source: ReplicaPort, pieces: readonly Piece[]): void {
+  source.recycle?.(pieces.flatMap((p) => (p.kind === 'data' ? [p.data] : [])));
 }
 
 function localPiece(p: PiecePlan): Piece {

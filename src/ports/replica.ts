@@ -25,6 +25,13 @@ export interface ReplicaPort {
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]>;
 
   /**
+   * The caller is done with these bytes from read(): written (or sent) and acknowledged, and no
+   * view of them is kept. The replica may fill their memory again. Optional: a no-op for replicas
+   * whose reads do not keep buffers.
+   */
+  recycle?(data: readonly Uint8Array[]): void;
+
+  /**
    * Cut files of this root into fine chunks (FINE_CHUNK_PARAMS, chunking/fastcdc.ts) as they are
    * now, one reply per request, in order: only while a file still has the requested SHA-256, so a
    * list never describes other bytes than the engine expects. Lists are made on demand and never
