@@ -1,3 +1,4 @@
+import { tightenHeapForLargeApply } from '../adapters/heap-budget.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { FerryError } from '../core/errors.ts';
 import type { ConflictRule, SyncMode } from '../core/plan.ts';
@@ -38,6 +39,7 @@ export async function sync(roots: readonly string[], opts: SyncOptions = {}): Pr
     now: () => clock.now(),
     emit: opts.onEvent ?? (() => {}),
     durable: opts.durable ?? true,
+    beforeApply: tightenHeapForLargeApply,
   });
 }
 

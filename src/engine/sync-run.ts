@@ -24,6 +24,8 @@ export interface SyncRunOptions {
   readonly chunkThreshold?: number;
   /** See OpenOptions.durable; default true. */
   readonly durable?: boolean;
+  /** Called once before a plan is applied, with its number of actions (the CLI bounds its heap). */
+  readonly beforeApply?: (actions: number) => void;
 }
 
 /**
@@ -112,6 +114,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     if (plan.actions.length > 0) {
       const relative = scans.map((s) => isRelative(s, baseline));
       const ctx = execContext(replicas, scans, relative, states, plan, opts.emit, tally, bytes, count);
+      opts.beforeApply?.(plan.actions.length);
       await execute(plan.actions, ctx);
     }
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
