@@ -1,3 +1,6 @@
+import { join } from 'node:path';
+import { LocalReplica } from '../../src/adapters/local-replica.ts';
+import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import type { EventSink, SyncSummary } from '../../src/engine/events.ts';
 import { runSync } from '../../src/engine/sync-run.ts';
 import type { ReplicaPort } from '../../src/ports/replica.ts';
@@ -14,3 +17,11 @@ export function syncPorts(ports: readonly ReplicaPort[], emit: EventSink = () =>
     emit,
   });
 }
+
+/** A replica of a folder on this host, as the CLI opens one (state in ROOT/.ferry). */
+export const localReplica = (root: string): LocalReplica =>
+  new LocalReplica(
+    root,
+    { root, meta: join(root, '.ferry') },
+    { fs: nodeFileSystem, newHasher: sha256, now: Date.now },
+  );

@@ -3,14 +3,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LocalReplica } from '../../src/adapters/local-replica.ts';
-import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
+import { sha256 } from '../../src/adapters/node-fs.ts';
 import { ChunkHasher } from '../../src/chunking/chunk-hasher.ts';
 import type { Chunk, Entry } from '../../src/core/entry.ts';
 import type { SyncSummary } from '../../src/engine/events.ts';
 import type { ReplicaPort, ScanResult } from '../../src/ports/replica.ts';
 import { wrapPort } from '../helpers/ports.ts';
-import { syncPorts } from '../helpers/run.ts';
+import { localReplica, syncPorts } from '../helpers/run.ts';
 import { scratch } from '../helpers/tree.ts';
 
 // Chunks are matched by an 8-byte hash prefix (src/engine/content.ts). These tests make a replica
@@ -19,12 +18,7 @@ import { scratch } from '../helpers/tree.ts';
 
 const MiB = 1 << 20;
 
-const local = (root: string) =>
-  new LocalReplica(
-    root,
-    { root, meta: join(root, '.ferry') },
-    { fs: nodeFileSystem, newHasher: sha256, now: Date.now },
-  );
+const local = localReplica;
 
 function chunksOf(data: Uint8Array): Chunk[] {
   const c = new ChunkHasher(sha256);

@@ -3,11 +3,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LocalReplica } from '../../src/adapters/local-replica.ts';
-import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import type { ReadRequest, ReplicaPort } from '../../src/ports/replica.ts';
 import { wrapPort } from '../helpers/ports.ts';
-import { syncPorts } from '../helpers/run.ts';
+import { localReplica, syncPorts } from '../helpers/run.ts';
 import { scratch } from '../helpers/tree.ts';
 
 // A large file streams in windows (engine/write-files.ts): several are read ahead and several
@@ -15,12 +13,7 @@ import { scratch } from '../helpers/tree.ts';
 
 const MiB = 1 << 20;
 
-const local = (root: string) =>
-  new LocalReplica(
-    root,
-    { root, meta: join(root, '.ferry') },
-    { fs: nodeFileSystem, newHasher: sha256, now: Date.now },
-  );
+const local = localReplica;
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 1));
 

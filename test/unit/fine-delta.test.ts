@@ -4,8 +4,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { LocalReplica } from '../../src/adapters/local-replica.ts';
-import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
+import { sha256 } from '../../src/adapters/node-fs.ts';
 import { RemoteReplica } from '../../src/adapters/remote/rpc-client.ts';
 import { serveReplica } from '../../src/adapters/remote/rpc-server.ts';
 import { ChunkHasher } from '../../src/chunking/chunk-hasher.ts';
@@ -20,7 +19,7 @@ import { serverMessage } from '../../src/protocol/validate.ts';
 import { serverToWire } from '../../src/protocol/wire.ts';
 import { FINE_ROW, fineTable, fineTableToWire, MAX_FINE_ROWS } from '../../src/protocol/wire-fine.ts';
 import { spyChunkLists } from '../helpers/ports.ts';
-import { syncPorts } from '../helpers/run.ts';
+import { localReplica, syncPorts } from '../helpers/run.ts';
 import { scratch } from '../helpers/tree.ts';
 
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
@@ -55,12 +54,7 @@ const file = (size: number, hash: string, extra: Partial<FileEntry> = {}): FileE
   ...extra,
 });
 
-const local = (root: string) =>
-  new LocalReplica(
-    root,
-    { root, meta: join(root, '.ferry') },
-    { fs: nodeFileSystem, newHasher: sha256, now: Date.now },
-  );
+const local = localReplica;
 
 /** A folder served over an in-process byte stream, exactly as an agent serves it over ssh. */
 function remote(root: string): RemoteReplica {

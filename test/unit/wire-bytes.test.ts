@@ -3,14 +3,12 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { describe, it } from 'node:test';
-import { LocalReplica } from '../../src/adapters/local-replica.ts';
-import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import { RemoteReplica } from '../../src/adapters/remote/rpc-client.ts';
 import { serveReplica } from '../../src/adapters/remote/rpc-server.ts';
 import { summaryLine } from '../../src/cli/render.ts';
 import type { SyncEvent, SyncSummary } from '../../src/engine/events.ts';
 import type { ReplicaPort } from '../../src/ports/replica.ts';
-import { syncPorts } from '../helpers/run.ts';
+import { localReplica, syncPorts } from '../helpers/run.ts';
 import { scratch, writeTree } from '../helpers/tree.ts';
 
 /** A pipe that counts the bytes it carries (without reading ahead of its consumer). */
@@ -25,12 +23,7 @@ function countingPipe(): { readonly pipe: Transform; readonly bytes: () => numbe
   return { pipe, bytes: () => n };
 }
 
-const local = (root: string) =>
-  new LocalReplica(
-    root,
-    { root, meta: join(root, '.ferry') },
-    { fs: nodeFileSystem, newHasher: sha256, now: Date.now },
-  );
+const local = localReplica;
 
 /** A local folder served over an in-process byte stream, exactly as an agent serves it over ssh. */
 function remote(root: string) {
