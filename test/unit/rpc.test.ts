@@ -42,6 +42,7 @@ class FakePort implements ReplicaPort {
   readonly label = 'fake';
   readonly log: string[] = [];
   readonly written = new Map<string, Uint8Array[]>();
+  readonly recycled: Uint8Array[] = [];
   scanEntries: Entry[] = [file('a.txt'), { kind: 'dir', path: 'd', vv: { r1: 1 } }];
   closed = 0;
   async open(opts: OpenOptions): Promise<OpenInfo> {
@@ -77,6 +78,9 @@ class FakePort implements ReplicaPort {
         ? { ok: false, problem: { path: r.path, code: 'unreadable', message: 'gone' } }
         : { ok: true, data: Uint8Array.from({ length: r.length }, (_, i) => (i + r.offset) & 255) },
     );
+  }
+  recycle(data: readonly Uint8Array[]): void {
+    this.recycled.push(...data);
   }
   /** Full hashes, as a replica in its own process has them; a chunk per 100 bytes of `size:N` paths. */
   async chunkLists(reqs: readonly ChunkListRequest[]): Promise<ChunkListReply[]> {
@@ -289,6 +293,25 @@ describe('rpc over a duplex stream', () => {
     assert.ok(r?.ok);
     assert.equal(r.data.length, 3_000_000);
     assert.ok(r.data.every((b, i) => b === (i & 255)));
+    await client.close();
+  });
+
+  it('hands the bytes of a served read back to the replica once the reply is sent', async () => {
+    const { client, port } = pair();
+    const replies = await client.read([
+      { path: 'a', offset: 0, length: 10 },
+      { path: 'missing', offset: 0, length: 5 },
+      { path: 'b', offset: 3, length: 7 },
+    ]);
+    assert.deepEqual(
+      replies.map((r) => (r.ok ? r.data.length : r.problem.code)),
+      [10, 'unreadable', 7],
+    );
+    assert.deepEqual(
+      port.recycled.map((d) => d.length),
+      [10, 7],
+      'the two ok replies, after sending',
+    );
     await client.close();
   });
 

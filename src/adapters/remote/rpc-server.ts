@@ -1,6 +1,6 @@
 import type { Buffer } from 'node:buffer';
 import { FerryError } from '../../core/errors.ts';
-import type { ReplicaPort } from '../../ports/replica.ts';
+import type { ReadReply, ReplicaPort } from '../../ports/replica.ts';
 import { checkHello, makeHello } from '../../protocol/handshake.ts';
 import type {
   ClientMessage,
@@ -134,6 +134,9 @@ export function serveReplica(port: ReplicaPort, io: DuplexIo, opts: ServeOptions
       // Nobody is listening any more: do not execute what is still queued.
       queue.length = 0;
       link.fail(e instanceof FerryError ? e : link.lost(String(e)));
+    } finally {
+      // The reply was encoded (copied) before any of it was sent: its read bytes may be reused.
+      if (req.method === 'read' && reply.ok) recycleRead(port, reply.result as ReadReply[]);
     }
   }
 
@@ -204,6 +207,10 @@ function wire(e: unknown): WireError {
     code: 'INTERNAL',
     message: `internal error in the agent (a bug in ferry): ${e instanceof Error ? e.message : String(e)}`,
   };
+}
+
+function recycleRead(port: ReplicaPort, replies: readonly ReadReply[]): void {
+  port.recycle?.(replies.flatMap((r) => (r.ok ? [r.data] : [])));
 }
 
 function call(port: ReplicaPort, req: Request): Promise<unknown> {
