@@ -32,16 +32,9 @@ import { takeLock } from './lock.ts';
 import { Partials } from './partials.ts';
 import { ReadArenas } from './read-arenas.ts';
 import { verifyRead } from './read-verified.ts';
+import { fileLayout, type ReplicaLayout } from './replica-layout.ts';
 
-/** Where a replica's files and metadata live on this host. */
-export interface ReplicaLayout {
-  /** Absolute folder that relative paths resolve against. */
-  readonly root: string;
-  /** Metadata folder: <root>/.ferry, or a state dir for single-file roots. */
-  readonly meta: string;
-  /** Single-file root: the one relative path this replica holds. */
-  readonly only?: string;
-}
+export type { ReplicaLayout } from './replica-layout.ts';
 
 /**
  * Temp files must be on the tree's filesystem (atomic rename, I2): `<meta>/tmp` for folders; for a
@@ -84,7 +77,7 @@ export class LocalReplica implements ReplicaPort {
 
   constructor(
     readonly label: string,
-    private readonly layout: ReplicaLayout,
+    private layout: ReplicaLayout,
     private readonly deps: LocalReplicaDeps,
   ) {}
 
@@ -93,6 +86,7 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async open(opts: OpenOptions): Promise<OpenInfo> {
+    if (opts.singleFile === true && this.layout.only === undefined) this.becomeFile();
     const { root, meta } = this.layout;
     const exists =
       this.layout.only === undefined ? isDir(root) : fs.existsSync(`${root}/${this.layout.only}`);
@@ -110,7 +104,7 @@ export class LocalReplica implements ReplicaPort {
         fresh: true,
         lastSync: undefined,
         peers: {},
-        singleFile: this.layout.only !== undefined,
+        ...this.fileInfo(),
       };
     }
     fs.mkdirSync(`${meta}/tmp`, { recursive: true });
@@ -148,9 +142,37 @@ export class LocalReplica implements ReplicaPort {
       fresh,
       lastSync: this.meta.lastSync,
       peers: this.meta.peers,
-      singleFile: this.layout.only !== undefined,
+      ...this.fileInfo(),
       ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
     };
+  }
+
+  private fileInfo(): Pick<OpenInfo, 'singleFile' | 'fileName'> {
+    const only = this.layout.only;
+    return only === undefined ? { singleFile: false } : { singleFile: true, fileName: only };
+  }
+
+  /**
+   * Another root of this run is a single file, so this one must be too: the root path names the
+   * file. Only a folder root that does not exist yet can change (nothing of it was opened).
+   */
+  private becomeFile(): void {
+    const { root } = this.layout;
+    if (fs.existsSync(root)) {
+      throw new FerryError(
+        'USAGE',
+        `${this.label} is a folder, but another root of this run is a single file`,
+        {
+          hint: 'sync folders with folders, and a file with files of the same name',
+        },
+      );
+    }
+    if (this.layout.foldersOnly === true || this.store !== undefined) {
+      throw new FerryError('BAD_ROOT', `${this.label} can only be served as a folder`, {
+        hint: 'a confined agent (ferry serve --root) keeps all its state inside its folder: sync the folder that holds the file',
+      });
+    }
+    this.layout = fileLayout(root);
   }
 
   async readIgnoreFile(): Promise<string | undefined> {

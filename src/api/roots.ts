@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { offThreadSha256 } from '../adapters/hash-worker.ts';
-import { LocalReplica, type ReplicaLayout } from '../adapters/local-replica.ts';
+import { LocalReplica } from '../adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../adapters/node-fs.ts';
+import { fileLayout, folderLayout, type ReplicaLayout } from '../adapters/replica-layout.ts';
 import { SshReplica } from '../adapters/ssh/ssh-replica.ts';
 import { FerryError } from '../core/errors.ts';
-import { META_DIR } from '../core/path.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ReplicaPort } from '../ports/replica.ts';
 
@@ -55,13 +53,6 @@ export function parseRoot(spec: string): RootSpec {
   return { kind: 'local', path: path.resolve(spec) };
 }
 
-/** Where single-file roots keep their replica state ($XDG_STATE_HOME/ferry/files/<hash>). */
-export function stateDirFor(absFile: string): string {
-  const base = process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
-  const key = createHash('sha256').update(absFile).digest('hex').slice(0, 24);
-  return path.join(base, 'ferry', 'files', key);
-}
-
 function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
@@ -77,7 +68,7 @@ function isFile(p: string): boolean {
  */
 export function localLayouts(paths: readonly string[]): ReplicaLayout[] {
   const single = paths.some(isFile);
-  if (!single) return paths.map((p) => ({ root: p, meta: path.join(p, META_DIR) }));
+  if (!single) return paths.map(folderLayout);
   const names = new Set(paths.map((p) => path.basename(p)));
   if (names.size > 1) {
     throw new FerryError(
@@ -91,7 +82,7 @@ export function localLayouts(paths: readonly string[]): ReplicaLayout[] {
   return paths.map((p) => {
     if (fs.existsSync(p) && !isFile(p))
       throw new FerryError('USAGE', `${p} is a folder but another root is a single file`);
-    return { root: path.dirname(p), meta: stateDirFor(p), only: path.basename(p) };
+    return fileLayout(p);
   });
 }
 
@@ -132,12 +123,8 @@ export function openReplicas(
         throw new FerryError('USAGE', `${b} is inside ${a}; roots must not nest`);
     }
   }
+  // Remote roots learn at open whether the run is one of files (engine/open-roots.ts).
   const layouts = localLayouts(paths);
-  if (layouts.some((l) => l.only !== undefined) && local.length < roots.length) {
-    throw new FerryError('USAGE', 'single-file roots cannot be synced with roots on other hosts yet', {
-      hint: 'sync the folders that hold the files instead',
-    });
-  }
   const out: ReplicaPort[] = [];
   roots.forEach((r, i) => {
     if (r.kind === 'ssh') {

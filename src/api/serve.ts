@@ -57,7 +57,21 @@ export async function serve(o: ServeOptions): Promise<void> {
   const root = servedPath(o);
   const [layout] = localLayouts([root]);
   if (layout === undefined) throw new FerryError('INTERNAL', 'internal error (a bug in ferry): no layout');
-  const local = openLocal(root, layout, o.clock ?? systemClock);
+  // A confined agent keeps everything inside its folder: a single file's state would live elsewhere.
+  if (o.confineTo !== undefined && layout.only !== undefined) {
+    throw new FerryError(
+      'USAGE',
+      `${root} is a file; a confined agent (ferry serve --root) serves folders only`,
+      {
+        hint: 'sync the folder that holds the file',
+      },
+    );
+  }
+  const local = openLocal(
+    root,
+    o.confineTo === undefined ? layout : { ...layout, foldersOnly: true },
+    o.clock ?? systemClock,
+  );
   const port: ReplicaPort = o.readOnly ? new ReadOnlyReplica(local) : local;
   await serveReplica(port, { input: o.input, output: o.output }, { software: `ferry ${AGENT_VERSION}` });
 }

@@ -1,5 +1,5 @@
 import { FerryError } from '../core/errors.ts';
-import type { OpenInfo, ReplicaPort } from '../ports/replica.ts';
+import type { OpenInfo, OpenOptions, ReplicaPort } from '../ports/replica.ts';
 import { eachRoot } from './each-root.ts';
 
 /**
@@ -12,9 +12,9 @@ export async function openRoots(
   replicas: readonly ReplicaPort[],
   opts: { readonly dryRun: boolean; readonly durable: boolean },
 ): Promise<OpenInfo[]> {
-  const first = await Promise.all(
-    eachRoot(replicas, (r) => r.open({ create: false, readOnly: opts.dryRun, durable: opts.durable })),
-  );
+  const look = { create: false, readOnly: opts.dryRun, durable: opts.durable };
+  const first = await oneKind(replicas, await Promise.all(eachRoot(replicas, (r) => r.open(look))), look);
+  const files = first.some((info) => info.singleFile);
   const remembered = new Map<string, string>(); // label -> replica id remembered by some peer
   for (const info of first) {
     for (const [id, p] of Object.entries(info.peers)) remembered.set(p.label, id);
@@ -57,7 +57,54 @@ export async function openRoots(
   return Promise.all(
     eachRoot(replicas, async (r, i) => {
       const info = first[i] as OpenInfo;
-      return info.replicaId === '' ? r.open({ create: true, readOnly: false, durable: opts.durable }) : info;
+      if (info.replicaId !== '') return info;
+      return r.open({
+        create: true,
+        readOnly: false,
+        durable: opts.durable,
+        ...(files ? { singleFile: true } : {}),
+      });
     }),
   );
+}
+
+/**
+ * A run syncs folders or single files, never a mix (synk's `ferry sync ~/.bashrc host:.bashrc`).
+ * Once any root is a file, every other root is opened as that file too: one that does not exist
+ * yet becomes one, an existing folder is refused. The files must share one name, the single path
+ * every replica holds.
+ */
+async function oneKind(
+  replicas: readonly ReplicaPort[],
+  infos: readonly OpenInfo[],
+  look: OpenOptions,
+): Promise<OpenInfo[]> {
+  if (!infos.some((info) => info.singleFile)) return [...infos];
+  const out = await Promise.all(
+    eachRoot(replicas, async (r, i) => {
+      const info = infos[i] as OpenInfo;
+      if (info.singleFile) return info;
+      if (info.exists) {
+        throw new FerryError(
+          'USAGE',
+          `${r.label} is a folder, but another root of this run is a single file`,
+          {
+            hint: 'sync folders with folders, and a file with files of the same name',
+          },
+        );
+      }
+      return r.open({ ...look, singleFile: true });
+    }),
+  );
+  const names = [...new Set(out.map((info) => info.fileName ?? ''))];
+  if (names.length > 1) {
+    throw new FerryError(
+      'USAGE',
+      `single-file roots must have the same file name (got ${names.join(', ')})`,
+      {
+        hint: 'rename one of them, or sync their folders instead',
+      },
+    );
+  }
+  return out;
 }

@@ -78,6 +78,11 @@ export interface OpenOptions {
    * may lose the last writes; for throwaway copies and benchmarks against tools that never sync.
    */
   readonly durable?: boolean;
+  /**
+   * Another root of the run is a single file, so open this one as that file (its path names the
+   * file, state kept outside the folder): allowed only while nothing exists at the path.
+   */
+  readonly singleFile?: boolean;
 }
 
 export interface OpenInfo {
@@ -91,6 +96,8 @@ export interface OpenInfo {
   readonly peers: Readonly<Record<string, { readonly label: string; readonly lastSync: number }>>;
   /** A root that is a single file rather than a folder (synk's use). */
   readonly singleFile: boolean;
+  /** With singleFile: the file's name, the one path this replica holds (every root must agree). */
+  readonly fileName?: string;
   /**
    * The settled token the index was left with (src/engine/settled.ts), present only while nothing
    * was recorded since: the engine uses it to ask for a scan relative to that state.

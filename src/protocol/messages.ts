@@ -31,8 +31,10 @@ import type {
  * 3: scans relative to a settled token (ScanOptions/ScanResult.relativeTo, OpenInfo.settled) and
  * the 'indexed' expectation.
  * 3 also: `chunkLists`, fine chunk lists of small files on demand (protocol/wire-fine.ts).
+ * 4: single-file roots on any host: OpenOptions.singleFile asks a root to open as a file,
+ *    OpenInfo.fileName names it (a v3 agent would ignore the ask and open a folder).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 export const PROTOCOL_NAME = 'ferry';
 
 export const METHODS = [

@@ -44,7 +44,18 @@ export function openOptions(v: unknown, what: string): OpenOptions {
     create: bool(get(o, 'create'), `${what}.create`),
     readOnly: bool(get(o, 'readOnly'), `${what}.readOnly`),
     ...(get(o, 'durable') === undefined ? {} : { durable: bool(get(o, 'durable'), `${what}.durable`) }),
+    ...(get(o, 'singleFile') === undefined
+      ? {}
+      : { singleFile: bool(get(o, 'singleFile'), `${what}.singleFile`) }),
   };
+}
+
+/** A single-file root's name: one path segment, so it can only ever name a file in the root's folder. */
+function fileName(v: unknown, what: string): string {
+  const name = relPath(v, what);
+  if (name.includes('/'))
+    bad(what, `expected a file name without '/' (${JSON.stringify(name.slice(0, 200))})`);
+  return name;
 }
 
 const peerInfo = (v: unknown, what: string): { label: string; lastSync: number } => {
@@ -65,6 +76,9 @@ export function openInfo(v: unknown, what: string): OpenInfo {
     lastSync: optional(get(o, 'lastSync'), `${what}.lastSync`, num),
     peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, peerInfo),
     singleFile: bool(get(o, 'singleFile'), `${what}.singleFile`),
+    ...(get(o, 'fileName') === undefined
+      ? {}
+      : { fileName: fileName(get(o, 'fileName'), `${what}.fileName`) }),
     ...settledField(o, what),
   };
 }

@@ -81,8 +81,8 @@ if (!['version99', 'escape', 'bigframe', 'stall'].includes(mode)) {
   process.stderr.write(`fake-agent: unknown mode ${mode}\n`);
   process.exit(2);
 }
-// Protocol version 3 (src/protocol/messages.ts): SHA-256 values travel as 32 bytes.
-send(hello(mode === 'version99' ? 99 : 3));
+// Protocol version 4 (src/protocol/messages.ts; keep in step): SHA-256 values travel as 32 bytes.
+send(hello(mode === 'version99' ? 99 : 4));
 
 let buf = Buffer.alloc(0);
 process.stdin.on('data', (chunk) => {

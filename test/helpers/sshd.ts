@@ -97,8 +97,9 @@ export async function startSshd(): Promise<SshdHandle> {
       // Tests start several sessions at once (one per root): do not throttle them.
       'MaxStartups 100',
       'MaxSessions 100',
-      // Lets a test point the remote agent cache somewhere private (ssh -o SetEnv=XDG_CACHE_HOME=...).
-      'AcceptEnv XDG_CACHE_HOME',
+      // Lets a test point the remote agent cache and single-file state somewhere private
+      // (ssh -o 'SetEnv=XDG_CACHE_HOME=... XDG_STATE_HOME=...').
+      'AcceptEnv XDG_CACHE_HOME XDG_STATE_HOME',
       '',
     ].join('\n'),
   );

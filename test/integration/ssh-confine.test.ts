@@ -76,6 +76,24 @@ describe('confinement with a forced command', () => {
     assert.deepEqual(readTree(join(DIR, 'rel')), readTree(A));
   });
 
+  test('a confined agent serves folders only: a file, or a path asked to become one, is refused', async () => {
+    const F = join(work.dir, 'F');
+    writeTree(F, { 'f.txt': 'local' });
+    writeTree(join(DIR, 'files'), { 'f.txt': 'inside' });
+    const before = fingerprint(work.dir);
+    // An existing file: the agent refuses at start (exit 4, as for paths outside DIR). A missing
+    // path: the agent refuses to open it as a file (exit 2).
+    for (const [target, code] of [
+      [join(DIR, 'files', 'f.txt'), 4],
+      [join(DIR, 'missing', 'f.txt'), 2],
+    ] as const) {
+      const r = await runFerry(['sync', '-e', ssh, join(F, 'f.txt'), `conf-rw:${target}`]);
+      assert.equal(r.code, code, out(r));
+      assert.match(r.stderr, /serves folders only|can only be served as a folder/, out(r));
+    }
+    assert.deepEqual(fingerprint(work.dir), before, 'nothing created or changed');
+  });
+
   test('paths outside DIR are refused: absolute, .., and through a symlink', async () => {
     const A = join(work.dir, 'A2');
     writeTree(A, { 'a.txt': 'a' });

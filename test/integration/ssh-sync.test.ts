@@ -142,21 +142,85 @@ describe('roots on other hosts over ssh', () => {
     assert.equal(sha256(fs.readFileSync(agent)), sha256(fs.readFileSync(FERRY_BIN)));
   });
 
-  test('single-file roots over ssh are refused clearly, touching nothing', async (t) => {
+  /** The suite's ssh command with single-file state (local and remote) kept under `state`. */
+  const withState = (state: string) => ({
+    ssh: `ssh -F ${s.h.configPath} -o 'SetEnv=XDG_CACHE_HOME=${s.cache} XDG_STATE_HOME=${state}'`,
+    env: { XDG_STATE_HOME: state },
+  });
+
+  test('single-file roots on other hosts: created where missing, edits travel back, remote to remote', async (t) => {
     const d = scratch(t, 'ssh-single');
-    writeTree(d, { l: { 'f.txt': 'local' }, r: { 'f.txt': 'remote' } });
-    for (const roots of [
-      [join(d, 'l', 'f.txt'), `hosta:${join(d, 'r', 'f.txt')}`],
-      [join(d, 'l'), `hosta:${join(d, 'r', 'f.txt')}`],
-    ]) {
-      const r = await runFerry(['sync', '-e', s.ssh, ...roots]);
-      assert.equal(r.code, 2, out(r));
-      assert.match(
-        r.stderr,
-        /single-file roots .*not supported yet|cannot be synced with roots on other hosts/,
-      );
+    const state = scratch(t, 'ssh-single-state');
+    const { ssh, env } = withState(state);
+    writeTree(join(d, 'l'), {
+      '.bashrc': { content: 'alias ll="ls -l"\n', mode: 0o755 },
+      'other.txt': 'stays',
+    });
+    const [L, R1, R2] = [join(d, 'l', '.bashrc'), join(d, 'r1', '.bashrc'), join(d, 'deep', 'r2', '.bashrc')];
+    const r1 = await runFerry(['sync', '-e', ssh, L, `hosta:${R1}`, `hostb:${R2}`], { env });
+    assert.equal(r1.code, 0, out(r1));
+    for (const f of [R1, R2]) {
+      assert.equal(fs.readFileSync(f, 'utf8'), 'alias ll="ls -l"\n');
+      assert.notEqual(fs.statSync(f).mode & 0o111, 0, `${f} keeps the executable bit`);
+      assert.deepEqual(fs.readdirSync(join(f, '..')), ['.bashrc'], 'only the file: no .ferry next to it');
     }
-    assert.deepEqual(readTree(d), { l: DIR, 'l/f.txt': 'local', r: DIR, 'r/f.txt': 'remote' });
+    assert.equal(fs.readdirSync(join(state, 'ferry', 'files')).length, 3, 'one state folder per file root');
+
+    // An edit on one far host reaches the other with only remote roots, then the local one.
+    fs.writeFileSync(R2, 'alias ll="ls -la"\n');
+    const r2 = await runFerry(['sync', '-e', ssh, `hosta:${R1}`, `hostb:${R2}`], { env });
+    assert.equal(r2.code, 0, out(r2));
+    assert.equal(fs.readFileSync(R1, 'utf8'), 'alias ll="ls -la"\n');
+    const r3 = await runFerry(['sync', '--json', '-e', ssh, L, `hosta:${R1}`, `hostb:${R2}`], { env });
+    assert.equal(r3.code, 0, out(r3));
+    assert.equal(fs.readFileSync(L, 'utf8'), 'alias ll="ls -la"\n');
+    assert.equal(doneSummary(r3.stdout).copied, 1);
+    assert.deepEqual(fs.readdirSync(join(d, 'l')).sort(), ['.bashrc', 'other.txt']);
+
+    // Only the far root is a file: the local path that does not exist yet becomes one.
+    const N = join(d, 'new', '.bashrc');
+    const r4 = await runFerry(['sync', '-e', ssh, N, `hosta:${R1}`], { env });
+    assert.equal(r4.code, 0, out(r4));
+    assert.equal(fs.readFileSync(N, 'utf8'), 'alias ll="ls -la"\n');
+    assert.deepEqual(fs.readdirSync(join(d, 'new')), ['.bashrc']);
+  });
+
+  test('single files and folders over ssh do not mix, and file names must agree: refused, nothing touched', async (t) => {
+    const d = scratch(t, 'ssh-single-bad');
+    const state = scratch(t, 'ssh-single-bad-state');
+    const { ssh, env } = withState(state);
+    writeTree(d, { l: { 'f.txt': 'local' }, r: { 'f.txt': 'remote', 'g.txt': 'g' } });
+    const cases: [string[], RegExp][] = [
+      [
+        [join(d, 'l', 'f.txt'), `hosta:${join(d, 'r')}`],
+        /hosta:.*\/r is a folder, but another root of this run is a single file/,
+      ],
+      [
+        [join(d, 'l'), `hosta:${join(d, 'r', 'f.txt')}`],
+        /\/l is a folder, but another root of this run is a single file/,
+      ],
+      [
+        [join(d, 'l', 'f.txt'), `hosta:${join(d, 'r', 'g.txt')}`],
+        /single-file roots must have the same file name/,
+      ],
+      [
+        [join(d, 'l', 'f.txt'), `hosta:${join(d, 'nowhere', 'h.txt')}`],
+        /single-file roots must have the same file name/,
+      ],
+    ];
+    for (const [roots, why] of cases) {
+      const r = await runFerry(['sync', '-e', ssh, ...roots], { env });
+      assert.equal(r.code, 2, out(r));
+      assert.match(r.stderr, why);
+    }
+    assert.deepEqual(readTree(d), {
+      l: DIR,
+      'l/f.txt': 'local',
+      r: DIR,
+      'r/f.txt': 'remote',
+      'r/g.txt': 'g',
+    });
+    assert.deepEqual(readTree(state), {}, 'no state was created for a refused run');
   });
 
   test('status of a remote root goes through the given ssh command', async (t) => {

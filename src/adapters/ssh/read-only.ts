@@ -37,7 +37,11 @@ export class ReadOnlyReplica implements ReplicaPort {
   }
 
   async open(opts: OpenOptions): Promise<OpenInfo> {
-    const info = await this.#inner.open({ create: false, readOnly: true });
+    const info = await this.#inner.open({
+      create: false,
+      readOnly: true,
+      ...(opts.singleFile === undefined ? {} : { singleFile: opts.singleFile }),
+    });
     if (opts.create && !opts.readOnly && info.replicaId === '')
       throw this.#refuse('create its .ferry marker (sync it once with write access first)');
     return info;

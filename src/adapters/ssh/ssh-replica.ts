@@ -62,17 +62,7 @@ export class SshReplica implements ReplicaPort {
   }
 
   async open(opts: OpenOptions): Promise<OpenInfo> {
-    const info = await this.#with((r) => r.open(opts));
-    if (info.singleFile) {
-      throw new FerryError(
-        'USAGE',
-        `${this.label} is a file: single-file roots on other hosts are not supported yet`,
-        {
-          hint: 'sync the folder that holds the file instead',
-        },
-      );
-    }
-    return info;
+    return this.#with((r) => r.open(opts));
   }
   readIgnoreFile(): Promise<string | undefined> {
     return this.#with((r) => r.readIgnoreFile());
