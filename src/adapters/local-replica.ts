@@ -24,7 +24,8 @@ import type {
   ScanResult,
   WriteOp,
 } from '../ports/replica.ts';
-import { IGNORE_FILE, makeIgnore } from '../scan/ignore.ts';
+import { IGNORE_FILE, type IgnoreMatcher, makeIgnore } from '../scan/ignore.ts';
+import { prefetchTree, ScanCache } from '../scan/prefetch.ts';
 import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
 import { fineChunkList } from './fine-lists.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
@@ -74,6 +75,9 @@ export class LocalReplica implements ReplicaPort {
   private durable = true;
   /** The run's chunk threshold (from scan): received files get chunk lists exactly as scanned ones. */
   private chunkThreshold = DEFAULT_CHUNK_THRESHOLD;
+  /** An early look at the tree (warm), taken by the next scan. */
+  private warming: Promise<ScanCache> | undefined;
+  private closing = false;
 
   constructor(
     readonly label: string,
@@ -184,9 +188,43 @@ export class LocalReplica implements ReplicaPort {
     }
   }
 
+  warm(ignore: readonly string[]): Promise<void> {
+    if (this.warming !== undefined || this.layout.only !== undefined || !isDir(this.layout.root))
+      return Promise.resolve();
+    let own: string[] = [];
+    try {
+      own = fs.readFileSync(`${this.layout.root}/${IGNORE_FILE}`, 'utf8').split(/\r?\n/);
+    } catch {
+      // no .ferryignore here
+    }
+    let rules: IgnoreMatcher;
+    try {
+      rules = makeIgnore([...ignore, ...own]);
+    } catch {
+      return Promise.resolve(); // the scan reports bad rules itself
+    }
+    // Never rejects: a failed look is an empty one, and the scan asks the filesystem itself.
+    this.warming = prefetchTree({
+      fs: this.deps.fs,
+      root: this.layout.root,
+      previous: this.records,
+      ignore: rules,
+      newHasher: this.deps.newHasher,
+      chunkThreshold: this.chunkThreshold,
+      stopped: () => this.closing,
+      ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
+    }).catch(() => new ScanCache());
+    return this.warming.then(() => undefined);
+  }
+
   async scan(opts: ScanOptions): Promise<ScanResult> {
     const replicaId = this.meta?.replicaId || 'new';
-    this.chunkThreshold = opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
+    const threshold = opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
+    const early = await this.warming;
+    this.warming = undefined;
+    // The early look counts only if it cut files into chunks as this scan does.
+    const cache = threshold === this.chunkThreshold ? early : undefined;
+    this.chunkThreshold = threshold;
     if (!isDir(this.layout.root)) return { entries: [], stats: [], problems: [], unseen: [], hashedBytes: 0 };
     const out = await scanTree({
       fs: this.deps.fs,
@@ -198,6 +236,7 @@ export class LocalReplica implements ReplicaPort {
       chunkThreshold: this.chunkThreshold,
       ...(this.layout.only !== undefined ? { only: this.layout.only } : {}),
       ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
+      ...(cache ? { cache } : {}),
     });
     const before = this.records;
     this.records = out.records;
@@ -408,6 +447,9 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await this.warming;
+    this.warming = undefined;
     // A transfer cut off here (the link dropped, the run failed) stays as a partial to resume.
     for (const s of this.staged.values()) await (this.partials ? s.tmp.keep() : s.tmp.discard());
     this.staged.clear();

@@ -10,10 +10,24 @@ import { eachRoot } from './each-root.ts';
  */
 export async function openRoots(
   replicas: readonly ReplicaPort[],
-  opts: { readonly dryRun: boolean; readonly durable: boolean },
+  opts: {
+    readonly dryRun: boolean;
+    readonly durable: boolean;
+    /** The command line's ignore rules: roots in this process start looking at their trees with them. */
+    readonly warm?: readonly string[];
+  },
 ): Promise<OpenInfo[]> {
   const look = { create: false, readOnly: opts.dryRun, durable: opts.durable };
-  const first = await oneKind(replicas, await Promise.all(eachRoot(replicas, (r) => r.open(look))), look);
+  // While a root behind a link logs in and loads its index, the local roots look at their trees
+  // (ReplicaPort.warm): their scans then mostly take what was seen meanwhile.
+  const warm = replicas.some((r) => r.wireBytes !== undefined) ? opts.warm : undefined;
+  const opened = eachRoot(replicas, (r) =>
+    r.open(look).then((info) => {
+      if (warm !== undefined) void r.warm?.(warm);
+      return info;
+    }),
+  );
+  const first = await oneKind(replicas, await Promise.all(opened), look);
   const files = first.some((info) => info.singleFile);
   const remembered = new Map<string, string>(); // label -> replica id remembered by some peer
   for (const info of first) {

@@ -46,7 +46,11 @@ export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOpt
 }
 
 async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<RunCounts> {
-  const infos = await openRoots(replicas, { dryRun: opts.dryRun, durable: opts.durable ?? true });
+  const infos = await openRoots(replicas, {
+    dryRun: opts.dryRun,
+    durable: opts.durable ?? true,
+    warm: opts.excludes,
+  });
   const ids = infos.map((info, i) => info.replicaId || `new${i}`);
   opts.emit({
     type: 'start',

@@ -21,6 +21,14 @@ export interface ReplicaPort {
   /** Walk the root, update and persist the index, return every known entry plus problems. */
   scan(opts: ScanOptions): Promise<ScanResult>;
 
+  /**
+   * Optional, for a root in this process: start looking at the tree now (listings, stats, hashes
+   * of what changed), with the rules known so far, while the run waits for roots behind links;
+   * the next scan then takes what this saw instead of asking the filesystem again. Reads only.
+   * Resolves when the look is done; never rejects.
+   */
+  warm?(ignore: readonly string[]): Promise<void>;
+
   /** Read byte ranges of files in this root, each verified against its expected hash. */
   read(reqs: readonly ReadRequest[]): Promise<ReadReply[]>;
 

@@ -5,9 +5,11 @@ import type { Problem } from '../core/problem.ts';
 import { bump, emptyVector, type VersionVector } from '../core/vv.ts';
 import type { DirItem, FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
 import { FsError } from '../ports/filesystem.ts';
-import type { IndexChange, IndexRecord, StatStamp } from '../ports/index-store.ts';
-import { hashFile } from './hash-file.ts';
+import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
+import { type HashedFile, hashFile } from './hash-file.ts';
 import type { IgnoreMatcher } from './ignore.ts';
+import type { ScanCache } from './prefetch.ts';
+import { fileNeedsHash, sameStat, stampOf } from './stat-stamp.ts';
 
 export const DEFAULT_CHUNK_THRESHOLD = 1 << 20;
 
@@ -24,6 +26,8 @@ export interface ScanInput {
   readonly chunkThreshold: number;
   /** For a single-file root: the only path scanned, relative to `root`. */
   readonly only?: string;
+  /** What an early look at the tree saw (scan/prefetch.ts): taken instead of asking again. */
+  readonly cache?: ScanCache;
 }
 
 export interface ScanOutput {
@@ -82,7 +86,7 @@ class Scanner {
   walkDir(rel: string): void {
     let items: ReturnType<FileSystem['readdir']>;
     try {
-      items = this.in_.fs.readdir(this.abs(rel));
+      items = this.in_.cache?.takeDir(rel) ?? this.in_.fs.readdir(this.abs(rel));
     } catch (e) {
       if (rel === '') throw rootUnreadable(this.in_.root, e);
       this.problem(rel, 'unreadable', `cannot list directory: ${errText(e)}`);
@@ -116,7 +120,7 @@ class Scanner {
   visit(rel: string, listedAs?: DirItem['kind']): void {
     let st: FsStat;
     try {
-      st = this.in_.fs.lstat(this.abs(rel));
+      st = this.in_.cache?.takeStat(rel) ?? this.in_.fs.lstat(this.abs(rel));
     } catch (e) {
       if (e instanceof FsError && e.code === 'ENOENT') return; // gone between readdir and lstat: a deletion
       this.problem(rel, 'unreadable', `cannot stat: ${errText(e)}`);
@@ -169,9 +173,7 @@ class Scanner {
   }
 
   private visitFile(rel: string, prev: IndexRecord | undefined, st: FsStat): void {
-    const exec = (st.mode & 0o111) !== 0;
-    const p = prev?.entry;
-    if (p?.kind === 'file' && prev?.stat && sameStat(prev.stat, st) && p.exec === exec) {
+    if (prev !== undefined && !fileNeedsHash(prev, st)) {
       this.records.set(rel, prev);
       return;
     }
@@ -182,14 +184,16 @@ class Scanner {
     const { rel, prev, st } = job;
     const exec = (st.mode & 0o111) !== 0;
     const p = prev?.entry;
-    let hashed: Awaited<ReturnType<typeof hashFile>>;
+    let hashed: HashedFile;
     try {
-      hashed = await hashFile(this.in_.fs, this.abs(rel), {
-        newHasher: this.in_.newHasher,
-        chunkThreshold: this.in_.chunkThreshold,
-        sizeHint: st.size,
-        ...(this.in_.streamHasher ? { streamHasher: this.in_.streamHasher } : {}),
-      });
+      hashed =
+        this.in_.cache?.takeHash(rel, st) ??
+        (await hashFile(this.in_.fs, this.abs(rel), {
+          newHasher: this.in_.newHasher,
+          chunkThreshold: this.in_.chunkThreshold,
+          sizeHint: st.size,
+          ...(this.in_.streamHasher ? { streamHasher: this.in_.streamHasher } : {}),
+        }));
     } catch (e) {
       if (e instanceof FsError && e.code === 'ENOENT') {
         return;
@@ -260,14 +264,6 @@ function nextVv(prev: IndexRecord | undefined, replicaId: string): VersionVector
   if (prev !== undefined) return bump(prev.entry.vv, replicaId);
   if (firstVector?.replicaId !== replicaId) firstVector = { replicaId, vv: bump(emptyVector, replicaId) };
   return firstVector.vv;
-}
-
-export function stampOf(st: FsStat): StatStamp {
-  return { size: st.size, mtime: st.mtime, ctime: st.ctime, ino: st.ino };
-}
-
-export function sameStat(a: StatStamp, b: StatStamp): boolean {
-  return a.size === b.size && a.mtime === b.mtime && a.ctime === b.ctime && a.ino === b.ino;
 }
 
 function errText(e: unknown): string {
