@@ -75,7 +75,13 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
 
 async function prepareWrite(env: ApplyEnv, guard: AncestorGuard, op: WriteOp): Promise<TempFile | Problem> {
   const abs = `${env.root}/${op.path}`;
-  const checked = guard.check(op.path) ?? checkExpect(env.fs, abs, op.path, op.expect, env.currentRecord);
+  // A new path is checked once, just before its rename (commitOp, I4): checking it here as well
+  // cost a stat per new file and only spared the temp file of a path that appeared meanwhile.
+  const checked =
+    guard.check(op.path) ??
+    (op.expect.kind === 'absent'
+      ? { seen: undefined }
+      : checkExpect(env.fs, abs, op.path, op.expect, env.currentRecord));
   if (isProblem(checked)) {
     await env.staged?.tmp.discard();
     return checked;

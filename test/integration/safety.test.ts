@@ -421,6 +421,8 @@ test('applyBatch: a file that appeared where the scan saw nothing is not overwri
   assert.equal(fs.readFileSync(join(root, 'appeared.txt'), 'utf8'), 'made by the user just now');
   assert.equal(fs.lstatSync(join(root, 'dir')).isDirectory(), true);
   assert.equal(fs.readFileSync(join(root, 'fine.txt'), 'utf8'), 'fine');
+  // A new path is checked just before its rename; the staged bytes of the refused one are gone.
+  assert.deepEqual(fs.readdirSync(join(root, '.ferry', 'tmp')), [], 'temp files discarded');
 });
 
 test('applyBatch: an edit landing after the content is staged, just before the rename, is not overwritten', async (t) => {
