@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { META_DIR } from '../core/path.ts';
@@ -32,4 +33,13 @@ export function folderLayout(absDir: string): ReplicaLayout {
 /** A single file: its folder is the root, its name the one path, its state in the state dir. */
 export function fileLayout(absFile: string): ReplicaLayout {
   return { root: path.dirname(absFile), meta: stateDirFor(absFile), only: path.basename(absFile) };
+}
+
+/**
+ * A path that is gone but was synced as a single file (its state dir holds a marker): still a
+ * file root, so a run after the file was deleted everywhere records that, instead of creating
+ * folders named like the file.
+ */
+export function wasFileRoot(absPath: string): boolean {
+  return !existsSync(absPath) && existsSync(path.join(stateDirFor(absPath), 'id'));
 }

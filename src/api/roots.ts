@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { offThreadSha256 } from '../adapters/hash-worker.ts';
 import { LocalReplica } from '../adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../adapters/node-fs.ts';
-import { fileLayout, folderLayout, type ReplicaLayout } from '../adapters/replica-layout.ts';
+import { fileLayout, folderLayout, type ReplicaLayout, wasFileRoot } from '../adapters/replica-layout.ts';
 import { SshReplica } from '../adapters/ssh/ssh-replica.ts';
 import { FerryError } from '../core/errors.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -62,12 +62,12 @@ function isFile(p: string): boolean {
 }
 
 /**
- * Local layouts for a set of roots. If any root is an existing file, every root is a single file
- * (synk's use: `ferry sync ~/.bashrc /mnt/b/.bashrc`); they must share a file name so that every
- * replica agrees on the path.
+ * Local layouts for a set of roots. If any root is an existing file (or a deleted one that was
+ * synced as a file), every root is a single file (synk's use: `ferry sync ~/.bashrc
+ * /mnt/b/.bashrc`); they must share a file name so that every replica agrees on the path.
  */
 export function localLayouts(paths: readonly string[]): ReplicaLayout[] {
-  const single = paths.some(isFile);
+  const single = paths.some((p) => isFile(p) || wasFileRoot(p));
   if (!single) return paths.map(folderLayout);
   const names = new Set(paths.map((p) => path.basename(p)));
   if (names.size > 1) {

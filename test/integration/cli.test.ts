@@ -137,6 +137,21 @@ test('single-file sync copies the file and keeps its state in $XDG_STATE_HOME, n
   assert.equal(r3.stdout, '');
 });
 
+test('a single file deleted on every root stays deleted: no folder appears in its place', async (t) => {
+  const d = scratch(t, 'single-gone');
+  const env = { XDG_STATE_HOME: join(d, 'state') };
+  writeTree(d, { a: { '.profile': 'x=1\n' }, b: {} });
+  const [fa, fb] = [join(d, 'a', '.profile'), join(d, 'b', '.profile')];
+  const r1 = await runFerry(['sync', fa, fb], { env });
+  assert.equal(r1.code, 0, out(r1));
+  fs.rmSync(fa);
+  fs.rmSync(fb);
+  const r2 = await runFerry(['sync', fa, fb], { env });
+  assert.equal(r2.code, 0, out(r2));
+  assert.deepEqual(readTree(join(d, 'a')), {});
+  assert.deepEqual(readTree(join(d, 'b')), {});
+});
+
 test('single-file sync into a folder that does not exist yet creates it, like a new folder root', async (t) => {
   const d = scratch(t, 'single-new');
   const env = { XDG_STATE_HOME: join(d, 'state') };

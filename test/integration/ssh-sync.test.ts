@@ -183,6 +183,13 @@ describe('roots on other hosts over ssh', () => {
     assert.equal(r4.code, 0, out(r4));
     assert.equal(fs.readFileSync(N, 'utf8'), 'alias ll="ls -la"\n');
     assert.deepEqual(fs.readdirSync(join(d, 'new')), ['.bashrc']);
+
+    // Deleted on both sides: still file roots (their state says so), so nothing is created.
+    fs.rmSync(N);
+    fs.rmSync(R1);
+    const r5 = await runFerry(['sync', '-e', ssh, N, `hosta:${R1}`], { env });
+    assert.equal(r5.code, 0, out(r5));
+    assert.deepEqual([fs.readdirSync(join(d, 'new')), fs.readdirSync(join(d, 'r1'))], [[], []]);
   });
 
   test('single files and folders over ssh do not mix, and file names must agree: refused, nothing touched', async (t) => {
