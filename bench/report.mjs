@@ -256,9 +256,7 @@ export function renderResults({ machine, mode, scenarios, rows, tools, haveRss, 
     '',
     '- One disk; every tool gets its own identical `cp -a` copy of the source and its own destination.',
     '  Runs of different tools are interleaved. **All runs are warm-cache** (the page cache is not',
-    '  dropped: the data was just written or copied). An untimed `sync` runs before every timed run, so',
-    "  no run pays for the writes an earlier one left dirty (before this, ferry's own filesystem syncs",
-    "  also wrote back the last rsync and unison runs' data, and all tools ran under that writeback).",
+    '  dropped: the data was just written or copied).',
     ...(local.length
       ? [
           '- Local to local: `rsync -a --delete SRC/ DST/`; `unison SRC DST -batch -auto -times -perms 0 -ignore',

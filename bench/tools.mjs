@@ -137,10 +137,6 @@ export function runTimed({ cmd, args, env }, { logDir, timeoutMs = 15 * 60_000 }
   fs.rmSync(rssFile, { force: true });
   const errFd = fs.openSync(errFile, 'w');
   const [c, a] = haveTime ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
-  // Untimed: flush what earlier runs left dirty, so no run pays for another's writes (a tool that
-  // syncs, like ferry, would otherwise write back the last rsync's and unison's unsynced data, and
-  // every tool would run under the writeback throttling that data causes).
-  spawnSync('sync');
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(c, a, {
