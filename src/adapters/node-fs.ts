@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type {
   DirItem,
@@ -157,10 +157,16 @@ export const nodeFileSystem: FileSystem = {
     }),
 };
 
-export const sha256: HasherFactory = () => {
-  const h = createHash('sha256');
+const newSha256 = () => {
+  const h = crypto.createHash('sha256');
   return {
-    update: (d) => void h.update(d),
+    update: (d: Uint8Array) => void h.update(d),
     digest: () => h.digest('hex'),
   };
 };
+// crypto.hash arrived in Node 20.12; the agent may run on an older 20.
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+export const sha256: HasherFactory =
+  typeof oneShot === 'function'
+    ? Object.assign(newSha256, { once: (d: Uint8Array) => oneShot('sha256', d, 'hex') })
+    : newSha256;

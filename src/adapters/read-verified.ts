@@ -1,4 +1,4 @@
-import type { FileSystem, HasherFactory } from '../ports/filesystem.ts';
+import { digestOf, type FileSystem, type HasherFactory } from '../ports/filesystem.ts';
 import type { ReadReply, ReadRequest } from '../ports/replica.ts';
 
 /**
@@ -30,7 +30,7 @@ export async function verifyRead(
       },
     };
   }
-  if (data.length !== r.length || (r.hash !== undefined && digest(newHasher, data) !== r.hash)) {
+  if (data.length !== r.length || (r.hash !== undefined && digestOf(newHasher, data) !== r.hash)) {
     return {
       ok: false,
       problem: {
@@ -41,10 +41,4 @@ export async function verifyRead(
     };
   }
   return { ok: true, data };
-}
-
-function digest(newHasher: HasherFactory, data: Uint8Array): string {
-  const h = newHasher();
-  h.update(data);
-  return h.digest();
 }

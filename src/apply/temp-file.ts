@@ -4,12 +4,13 @@ import { Chunker } from '../chunking/fastcdc.ts';
 import { GivenCuts } from '../chunking/given-chunks.ts';
 import type { Chunk, Entry, FileEntry } from '../core/entry.ts';
 import type { Problem } from '../core/problem.ts';
-import type {
-  FileSystem,
-  Hasher,
-  HasherFactory,
-  StreamHasherFactory,
-  WriteHandle,
+import {
+  digestOf,
+  type FileSystem,
+  type Hasher,
+  type HasherFactory,
+  type StreamHasherFactory,
+  type WriteHandle,
 } from '../ports/filesystem.ts';
 import type { Piece } from '../ports/replica.ts';
 
@@ -30,10 +31,15 @@ const FLUSH_EVERY = 32 << 20;
  * (see ChunkMode), never hashes a peer sent (protocol/wire-entry.ts).
  */
 export class TempFile {
-  /** Hashing on this thread, or on another one for a large file (hashed: one of the two). */
+  /**
+   * Hashing on this thread, or on another one for a large file (hashed: one of the two). Here, a
+   * file that arrives as one buffer of its whole size gets one digest (`once`) and no hasher.
+   */
   private readonly hashed:
-    | { readonly here: Hasher; readonly chunker: ChunkHasher | undefined }
+    | { here: Hasher | undefined; once: string | undefined; readonly chunker: ChunkHasher | undefined }
     | { readonly background: BackgroundChunkHasher };
+  private readonly newHasher: HasherFactory;
+  private readonly size: number;
   private readonly chunks: ChunkMode;
   private written = 0;
   private flushedAt = 0;
@@ -46,6 +52,8 @@ export class TempFile {
     opts: TempFileOptions,
   ) {
     this.chunks = opts.chunks ?? 'none';
+    this.newHasher = opts.newHasher;
+    this.size = opts.entry.size;
     const cutter = (): Cutter | undefined =>
       this.chunks === 'compute'
         ? new Chunker()
@@ -58,7 +66,7 @@ export class TempFile {
         ? {
             background: new BackgroundChunkHasher(opts.streamHasher({ chunks: cut !== undefined }), cut),
           }
-        : { here: opts.newHasher(), chunker: cut && new ChunkHasher(opts.newHasher, cut) };
+        : { here: undefined, once: undefined, chunker: cut && new ChunkHasher(opts.newHasher, cut) };
   }
 
   static async create(fs: FileSystem, tmpPath: string, opts: TempFileOptions): Promise<TempFile> {
@@ -105,10 +113,20 @@ export class TempFile {
 
   /** Hashes the bytes (here or on the other thread) and appends them to the file. */
   private async take(data: Uint8Array): Promise<void> {
-    if ('background' in this.hashed) await this.hashed.background.push(data);
+    const h = this.hashed;
+    if ('background' in h) await h.background.push(data);
+    else if (
+      h.chunker === undefined &&
+      this.written === 0 &&
+      data.length === this.size &&
+      this.newHasher.once
+    )
+      h.once = this.newHasher.once(data);
     else {
-      this.hashed.here.update(data);
-      this.hashed.chunker?.push(data);
+      // Bytes after a `once` make the file longer than its entry: seal refuses it on its size.
+      h.here ??= this.newHasher();
+      h.here.update(data);
+      h.chunker?.push(data);
     }
     await this.handle.write(data);
     this.written += data.length;
@@ -137,10 +155,14 @@ export class TempFile {
   /** Closes the file; returns a problem when the content is not exactly the entry's. */
   async seal(entry: FileEntry, rel: string): Promise<Problem | undefined> {
     await this.closeHandle();
+    const h = this.hashed;
     const { hash, chunks } =
-      'background' in this.hashed
-        ? await this.hashed.background.end()
-        : { hash: this.hashed.here.digest(), chunks: this.hashed.chunker?.end() };
+      'background' in h
+        ? await h.background.end()
+        : {
+            hash: h.here?.digest() ?? h.once ?? digestOf(this.newHasher, new Uint8Array(0)),
+            chunks: h.chunker?.end(),
+          };
     if (this.written !== entry.size || hash !== entry.hash) {
       return {
         path: rel,

@@ -93,7 +93,23 @@ export interface Hasher {
   digest(): string;
 }
 
-export type HasherFactory = () => Hasher;
+/**
+ * Makes SHA-256 hashers. `once`, where the platform has it, hashes one whole buffer without a
+ * hasher object: most files are one buffer, and a 100k-file copy made 200k hasher objects
+ * (~0.15 s and a share of its garbage collection).
+ */
+export interface HasherFactory {
+  (): Hasher;
+  readonly once?: (data: Uint8Array) => string;
+}
+
+/** The digest of one whole buffer: `once` when the factory has it, else a hasher. */
+export function digestOf(newHasher: HasherFactory, data: Uint8Array): string {
+  if (newHasher.once !== undefined) return newHasher.once(data);
+  const h = newHasher();
+  h.update(data);
+  return h.digest();
+}
 
 /**
  * SHA-256 of a byte stream and of consecutive chunks of it, computed off the calling thread (the

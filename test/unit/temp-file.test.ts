@@ -90,4 +90,40 @@ describe('TempFile', () => {
     assert.equal(await tmp.seal(entryOf(data), 'f.bin'), undefined);
     assert.deepEqual(log, ['close']);
   });
+
+  it('verifies a file that arrives as one buffer (one digest) as strictly as one in pieces', async (t) => {
+    const dir = scratch(t, 'temp-once');
+    assert.equal(typeof sha256.once, 'function', 'this Node has crypto.hash');
+    const data = randomBytes(5000);
+    const make = (name: string) =>
+      TempFile.create(nodeFileSystem, join(dir, name), { newHasher: sha256, entry: entryOf(data) });
+    const write = async (name: string, pieces: Buffer[]) => {
+      const tmp = await make(name);
+      await tmp.append(
+        pieces.map((d) => ({ kind: 'data' as const, data: d })),
+        treeSource(dir),
+        sha256,
+      );
+      return tmp.seal(entryOf(data), 'f.bin');
+    };
+    assert.equal(await write('whole', [data]), undefined);
+    assert.equal(await write('pieces', [data.subarray(0, 100), data.subarray(100)]), undefined);
+    const flipped = Buffer.from(data);
+    flipped[4999] = (flipped[4999] as number) ^ 1;
+    assert.equal((await write('flipped', [flipped]))?.code, 'changed-during-sync');
+    // The whole size in one buffer, then more: longer than the entry, refused.
+    assert.equal((await write('longer', [data, Buffer.from('x')]))?.code, 'changed-during-sync');
+    assert.ok(fs.readFileSync(join(dir, 'whole')).equals(data));
+  });
+
+  it('an empty file gets the empty digest with no bytes taken', async (t) => {
+    const dir = scratch(t, 'temp-empty');
+    const empty = Buffer.alloc(0);
+    const tmp = await TempFile.create(nodeFileSystem, join(dir, 'e'), {
+      newHasher: sha256,
+      entry: entryOf(empty),
+    });
+    await tmp.append([], treeSource(dir), sha256);
+    assert.equal(await tmp.seal(entryOf(empty), 'e'), undefined);
+  });
 });
