@@ -132,7 +132,16 @@ export class LocalReplica implements ReplicaPort {
           },
         );
       }
-      this.meta = snap?.meta ?? { replicaId: marker, createdAt: this.deps.now(), peers: {} };
+      if (snap) this.meta = snap.meta;
+      else {
+        // The marker is here but the index is gone (moved away after damage, deleted by hand):
+        // which versions this replica made is no longer known here, so its counters cannot go
+        // on. A new key for its version vectors makes what it holds now concurrent with every
+        // version its peers have, never older: a file changed meanwhile becomes a conflict (both
+        // kept), not an overwrite by the last version it had synced.
+        this.meta = { replicaId: marker, createdAt: this.deps.now(), peers: {}, vvKey: newReplicaId() };
+        if (!opts.readOnly) await this.store.writeMeta(this.meta);
+      }
       this.records = new Map(snap?.records ?? []);
     }
     if (!opts.readOnly) cleanTemp(tempPlace(this.layout));
@@ -218,7 +227,7 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
-    const replicaId = this.meta?.replicaId || 'new';
+    const replicaId = this.meta?.vvKey ?? (this.meta?.replicaId || 'new');
     const threshold = opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
     const early = await this.warming;
     this.warming = undefined;

@@ -30,6 +30,11 @@ export interface ReplicaMeta {
    * was recorded after this metadata: a store drops it on load when changes follow it.
    */
   readonly settled?: string;
+  /**
+   * The key this replica's changes bump in version vectors, when it is not `replicaId`: set once
+   * the index had to be rebuilt, so no counter this replica used before is ever used again.
+   */
+  readonly vvKey?: string;
 }
 
 export interface IndexSnapshot {

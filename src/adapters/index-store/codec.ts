@@ -131,6 +131,7 @@ export function encodeMeta(m: ReplicaMeta): unknown {
     peers,
     ...(m.lastSync === undefined ? {} : { lastSync: m.lastSync }),
     ...(m.settled === undefined ? {} : { settled: m.settled }),
+    ...(m.vvKey === undefined ? {} : { vvKey: m.vvKey }),
   };
 }
 
@@ -142,7 +143,8 @@ export function decodeMeta(v: unknown): ReplicaMeta {
     typeof m.peers !== 'object' ||
     m.peers === null ||
     !(m.lastSync === undefined || typeof m.lastSync === 'number') ||
-    !(m.settled === undefined || typeof m.settled === 'string')
+    !(m.settled === undefined || typeof m.settled === 'string') ||
+    !(m.vvKey === undefined || typeof m.vvKey === 'string')
   ) {
     throw new ShapeError('malformed replica metadata');
   }

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { localReplica, syncPorts } from '../helpers/run.ts';
+import { conflictCopies, readTree, replicaId, scratch, writeTree } from '../helpers/tree.ts';
+
+// A replica whose index is gone (moved away after damage, as the INDEX_CORRUPT hint says, or
+// deleted by hand) but whose marker stays: its version counters must not start over, or a file it
+// changed meanwhile would look older than the version its peers already have from it.
+
+test('a replica that lost its index: a file it changed meanwhile is a conflict, never overwritten', async (t) => {
+  const d = scratch(t, 'rebuild');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  writeTree(A, { 'f.txt': 'v1', 'same.txt': 'untouched' });
+  await syncPorts([localReplica(A), localReplica(B)]);
+  fs.writeFileSync(join(B, 'f.txt'), 'v2 from B');
+  await syncPorts([localReplica(A), localReplica(B)]);
+  assert.equal(fs.readFileSync(join(A, 'f.txt'), 'utf8'), 'v2 from B');
+
+  const id = replicaId(B);
+  fs.renameSync(join(B, '.ferry', 'index'), join(d, 'index.moved'));
+  fs.writeFileSync(join(B, 'f.txt'), 'v3 from B, made while its index was gone');
+  const summary = await syncPorts([localReplica(A), localReplica(B)]);
+
+  assert.equal(replicaId(B), id, 'the replica keeps its id: its peers still know it');
+  assert.equal(summary.conflicts, 1, 'f.txt: v2 (peers) against v3 (B): both kept');
+  for (const root of [A, B]) {
+    const files = readTree(root);
+    const texts = Object.values(files);
+    assert.ok(texts.includes('v3 from B, made while its index was gone'), `${root} has B's latest edit`);
+    assert.ok(texts.includes('v2 from B'), `${root} keeps the other version`);
+    assert.equal(files['same.txt'], 'untouched', 'equal content is no conflict');
+    assert.equal(conflictCopies(root).length, 1);
+  }
+
+  // Settled again: the next run has nothing to do.
+  const again = await syncPorts([localReplica(A), localReplica(B)]);
+  assert.equal(again.conflicts + again.copied + again.deleted + again.problems, 0);
+});
+
+test('a dry run over a replica that lost its index writes nothing', async (t) => {
+  const d = scratch(t, 'rebuild-dry');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  writeTree(A, { 'f.txt': 'v1' });
+  await syncPorts([localReplica(A), localReplica(B)]);
+  fs.rmSync(join(B, '.ferry', 'index'), { recursive: true });
+  const b = localReplica(B);
+  await b.open({ create: false, readOnly: true });
+  await b.scan({ ignore: [], dryRun: true });
+  await b.close();
+  assert.equal(fs.existsSync(join(B, '.ferry', 'index')), false, 'no index written by a dry run');
+});
