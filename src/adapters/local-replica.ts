@@ -114,8 +114,9 @@ export class LocalReplica implements ReplicaPort {
     fs.mkdirSync(`${meta}/tmp`, { recursive: true });
     if (this.layout.only !== undefined) fs.mkdirSync(root, { recursive: true });
     if (!opts.readOnly) this.release = takeLock(`${meta}/lock`, this.label);
-    this.store = openLogIndexStore(`${meta}/index`);
-    const snap = await this.store.load();
+    const store = openLogIndexStore(`${meta}/index`);
+    this.store = store;
+    const snap = await store.load();
     let fresh = false;
     if (marker === undefined) {
       fresh = true;
@@ -132,8 +133,15 @@ export class LocalReplica implements ReplicaPort {
           },
         );
       }
-      if (snap) this.meta = snap.meta;
-      else {
+      if (snap && store.ignoredLogBytes === 0) this.meta = snap.meta;
+      else if (snap) {
+        // Part of the log could not be read (a torn last append, or damage further in): changes
+        // recorded there may have reached peers already, so the counters go on under a new key,
+        // and no settled token vouches for this index (the next run plans in full).
+        const { settled: _unvouched, ...kept } = snap.meta;
+        this.meta = { ...kept, vvKey: newReplicaId() };
+        if (!opts.readOnly) await this.store.writeMeta(this.meta);
+      } else {
         // The marker is here but the index is gone (moved away after damage, deleted by hand):
         // which versions this replica made is no longer known here, so its counters cannot go
         // on. A new key for its version vectors makes what it holds now concurrent with every

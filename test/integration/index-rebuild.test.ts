@@ -51,3 +51,25 @@ test('a dry run over a replica that lost its index writes nothing', async (t) =>
   await b.close();
   assert.equal(fs.existsSync(join(B, '.ferry', 'index')), false, 'no index written by a dry run');
 });
+
+test('an index log with an unreadable end: later changes bump a new key, and the run converges', async (t) => {
+  const d = scratch(t, 'rebuild-tail');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  writeTree(A, { 'f.txt': 'v1' });
+  await syncPorts([localReplica(A), localReplica(B)]);
+  // What a crash in the middle of an append leaves: bytes that are no complete frame.
+  fs.appendFileSync(join(B, '.ferry', 'index', 'log.bin'), Buffer.from([7, 0, 0, 0, 1, 2, 3]));
+  fs.writeFileSync(join(B, 'f.txt'), 'v2 from B');
+  const b = localReplica(B);
+  await b.open({ create: false, readOnly: false });
+  const scanned = await b.scan({ ignore: [], dryRun: false });
+  await b.close();
+  const vv = scanned.entries.find((e) => e.path === 'f.txt')?.vv ?? {};
+  const id = replicaId(B);
+  const keys = Object.keys(vv).filter((k) => k !== replicaId(A));
+  assert.equal(keys.length, 1);
+  assert.notEqual(keys[0], id, 'the change is counted under a new key, not the replica id');
+  await syncPorts([localReplica(A), localReplica(B)]);
+  assert.equal(fs.readFileSync(join(A, 'f.txt'), 'utf8'), 'v2 from B');
+  assert.deepEqual(conflictCopies(A), []);
+});
