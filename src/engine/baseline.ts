@@ -1,6 +1,7 @@
 import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import type { OpenInfo, ReplicaPort, ScanOptions, ScanResult } from '../ports/replica.ts';
+import { isRemote } from './each-root.ts';
 
 /**
  * Relative scans: a replica behind a link should not resend its whole index when little changed.
@@ -30,7 +31,7 @@ export function chooseBaseline(
 ): Baseline | undefined {
   const usable = (i: number) => infos[i]?.settled?.endsWith(`.${digest}`) === true;
   for (let p = 0; p < replicas.length; p++) {
-    if (!usable(p) || replicas[p]?.wireBytes !== undefined) continue;
+    if (!usable(p) || isRemote(replicas[p])) continue;
     const token = infos[p]?.settled as string;
     if (infos.some((info, i) => i !== p && info.settled === token)) return { token, provider: p };
   }

@@ -27,4 +27,5 @@ export function eachRoot<T>(
   return out;
 }
 
-const isRemote = (r: ReplicaPort): boolean => r.wireBytes !== undefined;
+/** A root behind a link (ssh): only those count their bytes on the wire. */
+export const isRemote = (r: ReplicaPort | undefined): boolean => r?.wireBytes !== undefined;

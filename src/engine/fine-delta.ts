@@ -6,6 +6,7 @@ import {
   FINE_KEY_HEX,
 } from '../ports/replica.ts';
 import type { PiecePlan } from './content.ts';
+import { isRemote } from './each-root.ts';
 import type { ExecContext } from './exec-context.ts';
 
 /**
@@ -132,7 +133,7 @@ export async function finePlans(
 }
 
 function linked(ctx: ExecContext, r: number, src: number): boolean {
-  return ctx.views[r]?.port.wireBytes !== undefined || ctx.views[src]?.port.wireBytes !== undefined;
+  return isRemote(ctx.views[r]?.port) || isRemote(ctx.views[src]?.port);
 }
 
 /** A list is used only when it describes exactly `size` bytes (a peer's list is not trusted). */

@@ -1,6 +1,6 @@
 import { FerryError } from '../core/errors.ts';
 import type { OpenInfo, OpenOptions, ReplicaPort } from '../ports/replica.ts';
-import { eachRoot } from './each-root.ts';
+import { eachRoot, isRemote } from './each-root.ts';
 
 /**
  * Opens every root and enforces I5 before anything is created or changed:
@@ -20,7 +20,7 @@ export async function openRoots(
   const look = { create: false, readOnly: opts.dryRun, durable: opts.durable };
   // While a root behind a link logs in and loads its index, the local roots look at their trees
   // (ReplicaPort.warm): their scans then mostly take what was seen meanwhile.
-  const warm = replicas.some((r) => r.wireBytes !== undefined) ? opts.warm : undefined;
+  const warm = replicas.some(isRemote) ? opts.warm : undefined;
   const opened = eachRoot(replicas, (r) =>
     r.open(look).then((info) => {
       if (warm !== undefined) void r.warm?.(warm);

@@ -3,6 +3,7 @@ import type { Action } from '../core/plan.ts';
 import type { Problem } from '../core/problem.ts';
 import type { ApplyReply, Piece, ReadRequest, ReplicaPort, WriteOp } from '../ports/replica.ts';
 import { type PiecePlan, planPieces, transferAll, usesChunkMatches } from './content.ts';
+import { isRemote } from './each-root.ts';
 import { type ExecContext, expectFor, report } from './exec-context.ts';
 import { finePlans } from './fine-delta.ts';
 
@@ -47,7 +48,7 @@ export async function writeFiles(ctx: ExecContext, r: number, puts: readonly Fil
   // The next batch is read and sent while the target applies this one: behind a link the far side
   // runs requests in order; a replica in this process writes the next batch's temp files while
   // this one waits for its filesystem sync (batches never share a path).
-  const limits = ctx.views.some((v) => v.port.wireBytes !== undefined) ? LINKED_BATCH : LOCAL_BATCH;
+  const limits = ctx.views.some((v) => isRemote(v.port)) ? LINKED_BATCH : LOCAL_BATCH;
   const large: Planned[] = [];
   const retry: Planned[] = [];
   const inFlight: Promise<void>[] = [];
