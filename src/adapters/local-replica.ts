@@ -133,23 +133,8 @@ export class LocalReplica implements ReplicaPort {
           },
         );
       }
-      if (snap && store.ignoredLogBytes === 0) this.meta = snap.meta;
-      else if (snap) {
-        // Part of the log could not be read (a torn last append, or damage further in): changes
-        // recorded there may have reached peers already, so the counters go on under a new key,
-        // and no settled token vouches for this index (the next run plans in full).
-        const { settled: _unvouched, ...kept } = snap.meta;
-        this.meta = { ...kept, vvKey: newReplicaId() };
-        if (!opts.readOnly) await this.store.writeMeta(this.meta);
-      } else {
-        // The marker is here but the index is gone (moved away after damage, deleted by hand):
-        // which versions this replica made is no longer known here, so its counters cannot go
-        // on. A new key for its version vectors makes what it holds now concurrent with every
-        // version its peers have, never older: a file changed meanwhile becomes a conflict (both
-        // kept), not an overwrite by the last version it had synced.
-        this.meta = { replicaId: marker, createdAt: this.deps.now(), peers: {}, vvKey: newReplicaId() };
-        if (!opts.readOnly) await this.store.writeMeta(this.meta);
-      }
+      this.meta = snap && store.ignoredLogBytes === 0 ? snap.meta : this.rekeyed(marker, snap?.meta);
+      if (this.meta !== snap?.meta && !opts.readOnly) await store.writeMeta(this.meta);
       this.records = new Map(snap?.records ?? []);
     }
     if (!opts.readOnly) cleanTemp(tempPlace(this.layout));
@@ -166,6 +151,23 @@ export class LocalReplica implements ReplicaPort {
       ...this.fileInfo(),
       ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
     };
+  }
+
+  /**
+   * Metadata for a replica whose index lost changes: gone altogether (moved away after damage,
+   * deleted by hand), or with part of its log unreadable (a torn last append, or damage further
+   * in). Changes it made may have reached its peers under counters it no longer knows, so its
+   * counters go on under a new version-vector key: what it holds now is concurrent with every
+   * version its peers have, never older, and a file changed meanwhile becomes a conflict (both
+   * kept) instead of being overwritten by the last version it synced. No settled token vouches
+   * for such an index (the next run plans in full).
+   */
+  private rekeyed(marker: string, known: ReplicaMeta | undefined): ReplicaMeta {
+    if (known === undefined) {
+      return { replicaId: marker, createdAt: this.deps.now(), peers: {}, vvKey: newReplicaId() };
+    }
+    const { settled: _unvouched, ...kept } = known;
+    return { ...kept, vvKey: newReplicaId() };
   }
 
   private fileInfo(): Pick<OpenInfo, 'singleFile' | 'fileName'> {
@@ -197,6 +199,10 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async readIgnoreFile(): Promise<string | undefined> {
+    return this.ignoreText();
+  }
+
+  private ignoreText(): string | undefined {
     if (this.layout.only !== undefined) return undefined;
     try {
       return fs.readFileSync(`${this.layout.root}/${IGNORE_FILE}`, 'utf8');
@@ -208,12 +214,7 @@ export class LocalReplica implements ReplicaPort {
   warm(ignore: readonly string[]): Promise<void> {
     if (this.warming !== undefined || this.layout.only !== undefined || !isDir(this.layout.root))
       return Promise.resolve();
-    let own: string[] = [];
-    try {
-      own = fs.readFileSync(`${this.layout.root}/${IGNORE_FILE}`, 'utf8').split(/\r?\n/);
-    } catch {
-      // no .ferryignore here
-    }
+    const own = this.ignoreText()?.split(/\r?\n/) ?? [];
     let rules: IgnoreMatcher;
     try {
       rules = makeIgnore([...ignore, ...own]);
