@@ -150,6 +150,7 @@ export class LocalReplica implements ReplicaPort {
       peers: this.meta.peers,
       ...this.fileInfo(),
       ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
+      ...(this.meta.vvKey === undefined ? {} : { vvKey: this.meta.vvKey }),
     };
   }
 

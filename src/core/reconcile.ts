@@ -8,6 +8,8 @@ import { pickWinner } from './winner.ts';
 /** One replica's side of a run: its id, its whole index after scanning, and what it could not see. */
 export interface ReplicaState {
   readonly id: string;
+  /** The version-vector key this replica's changes count under, when it is not `id`. */
+  readonly vvKey?: string;
   readonly entries: ReadonlyMap<string, Entry>;
   /** Subtrees the scan could not read; paths in them are frozen this run on every replica (I6). */
   readonly unseen: readonly string[];
@@ -197,7 +199,8 @@ function madeBy(
   const ahead = Object.keys(v)
     .filter((k) => (v[k] ?? 0) > (other[k] ?? 0))
     .sort();
-  if (ahead[0] !== undefined) return ahead[0];
+  // A key is a replica id, or the later key of a replica in this run that lost its index.
+  if (ahead[0] !== undefined) return replicas.find((r) => r.vvKey === ahead[0])?.id ?? ahead[0];
   const ids = holders.map((h) => replicas[h]?.id ?? '').sort();
   return ids[0] ?? 'unknown';
 }

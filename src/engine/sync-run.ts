@@ -79,11 +79,15 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   // All replicas still as one converged run left them: nothing to reconcile (engine/settled.ts).
   const states: ReplicaState[] = settled
     ? []
-    : entriesByReplica(scans, baseline).map((entries, i) => ({
-        id: ids[i] ?? '',
-        entries,
-        unseen: scans[i]?.unseen ?? [],
-      }));
+    : entriesByReplica(scans, baseline).map((entries, i) => {
+        const vvKey = infos[i]?.vvKey;
+        return {
+          id: ids[i] ?? '',
+          ...(vvKey === undefined ? {} : { vvKey }),
+          entries,
+          unseen: scans[i]?.unseen ?? [],
+        };
+      });
   let problems = 0;
   scans.forEach((s, i) => {
     const root = replicas[i]?.label ?? '?';

@@ -111,6 +111,12 @@ export interface OpenInfo {
    * was recorded since: the engine uses it to ask for a scan relative to that state.
    */
   readonly settled?: string;
+  /**
+   * The version-vector key this replica's own changes count under, when it is not its replica id
+   * (a replica that lost its index goes on under a new key: adapters/local-replica.ts rekeyed).
+   * Conflict copies it made are named by its replica id all the same.
+   */
+  readonly vvKey?: string;
 }
 
 export interface ScanOptions {

@@ -80,6 +80,7 @@ export function openInfo(v: unknown, what: string): OpenInfo {
       ? {}
       : { fileName: fileName(get(o, 'fileName'), `${what}.fileName`) }),
     ...settledField(o, what),
+    ...(get(o, 'vvKey') === undefined ? {} : { vvKey: shortId(get(o, 'vvKey'), `${what}.vvKey`) }),
   };
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { status } from '../../src/api/status.ts';
 import { localReplica, syncPorts } from '../helpers/run.ts';
 import { conflictCopies, readTree, replicaId, scratch, writeTree } from '../helpers/tree.ts';
 
@@ -37,6 +38,30 @@ test('a replica that lost its index: a file it changed meanwhile is a conflict, 
   // Settled again: the next run has nothing to do.
   const again = await syncPorts([localReplica(A), localReplica(B)]);
   assert.equal(again.conflicts + again.copied + again.deleted + again.problems, 0);
+});
+
+test('a conflict copy of a version made after index loss is named by its replica id', async (t) => {
+  const d = scratch(t, 'rebuild-name');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  writeTree(A, { 'f.txt': 'v1' });
+  await syncPorts([localReplica(A), localReplica(B)]);
+  const idB = replicaId(B);
+  fs.rmSync(join(B, '.ferry', 'index'), { recursive: true });
+  fs.writeFileSync(join(A, 'f.txt'), 'v2 from A');
+  fs.writeFileSync(join(B, 'f.txt'), 'v2 from B');
+  // The older mtime loses (core/winner.ts): B's version becomes the conflict copy.
+  fs.utimesSync(join(B, 'f.txt'), new Date('2020-01-01'), new Date('2020-01-01'));
+  const summary = await syncPorts([localReplica(A), localReplica(B)]);
+  assert.equal(summary.conflicts, 1);
+  const [copy, more] = conflictCopies(A);
+  assert.equal(more, undefined);
+  assert.match(copy ?? '', new RegExp(`-${idB}\\.txt$`), 'named by the replica, not its new vector key');
+  const report = await status(A);
+  assert.deepEqual(
+    report.conflicts.map((c) => [c.madeBy, c.madeByLabel]),
+    [[idB, B]],
+    'status names the root that made it',
+  );
 });
 
 test('a dry run over a replica that lost its index writes nothing', async (t) => {

@@ -119,6 +119,7 @@ export const SAMPLE_SERVER: readonly ServerMessage[] = [
       lastSync: 5,
       peers: { r2: { label: 'b', lastSync: 4 } },
       singleFile: false,
+      vvKey: 'k9',
     },
   },
   { type: 'res', id: 2, method: 'readIgnoreFile', ok: true, result: '*.tmp' },

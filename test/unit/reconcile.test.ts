@@ -35,6 +35,8 @@ interface Case {
   /** Replica id -> its scanned index; the key order is the run's root order. */
   readonly replicas: Readonly<Record<string, readonly Entry[]>>;
   readonly unseen?: Readonly<Record<string, readonly string[]>>;
+  /** Replica id -> the vector key its changes count under (after index loss), when not its id. */
+  readonly vvKeys?: Readonly<Record<string, string>>;
   readonly mode?: SyncMode;
   readonly conflict?: ConflictRule;
   /** `<replica id> <describeAction>`, any order. */
@@ -45,11 +47,15 @@ interface Case {
 }
 
 function states(c: Case): ReplicaState[] {
-  return Object.entries(c.replicas).map(([id, entries]) => ({
-    id,
-    entries: new Map(entries.map((e) => [e.path, e])),
-    unseen: c.unseen?.[id] ?? [],
-  }));
+  return Object.entries(c.replicas).map(([id, entries]) => {
+    const vvKey = c.vvKeys?.[id];
+    return {
+      id,
+      ...(vvKey === undefined ? {} : { vvKey }),
+      entries: new Map(entries.map((e) => [e.path, e])),
+      unseen: c.unseen?.[id] ?? [],
+    };
+  });
 }
 
 function options(c: Case): ReconcileOptions {
@@ -251,6 +257,21 @@ const cases: readonly Case[] = [
       'B record notes.txt file:h2@A:2,B:1',
       'C put notes.txt file:h2@A:2,B:1 over file:h0@A:1 from B',
       'C put notes.sync-conflict-20240506-070810-A.txt file:h1@A:2 over none from A',
+    ],
+    conflicts: ['notes.txt loser=A winner=B kept=notes.sync-conflict-20240506-070810-A.txt keep-both'],
+  },
+  {
+    name: 'a loser counted under a replica’s later vector key is named by that replica’s id',
+    replicas: {
+      A: [file('notes.txt', 'h1', { A: 1, k9: 1 }, at(10))],
+      B: [file('notes.txt', 'h2', { A: 1, B: 1 }, at(30))],
+    },
+    vvKeys: { A: 'k9' },
+    actions: [
+      'A put notes.txt file:h2@A:1,B:1,k9:1 over none from B',
+      'A rename notes.txt -> notes.sync-conflict-20240506-070810-A.txt file:h1@A:1,k9:1',
+      'B put notes.sync-conflict-20240506-070810-A.txt file:h1@A:1,k9:1 over none from A',
+      'B record notes.txt file:h2@A:1,B:1,k9:1',
     ],
     conflicts: ['notes.txt loser=A winner=B kept=notes.sync-conflict-20240506-070810-A.txt keep-both'],
   },
