@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { applyBatch } from '../apply/apply-batch.ts';
 import { History } from '../apply/history.ts';
@@ -34,6 +33,8 @@ import { Partials } from './partials.ts';
 import { ReadArenas } from './read-arenas.ts';
 import { verifyRead } from './read-verified.ts';
 import { fileLayout, type ReplicaLayout } from './replica-layout.ts';
+import { newReplicaId, readMarker, writeMarker } from './replica-marker.ts';
+import { StagedWrites, usesPartial } from './staged-writes.ts';
 
 export type { ReplicaLayout } from './replica-layout.ts';
 
@@ -62,7 +63,7 @@ export class LocalReplica implements ReplicaPort {
   private meta: ReplicaMeta | undefined;
   private release: (() => void) | undefined;
   private history: History | undefined;
-  private readonly staged = new Map<string, Staged>();
+  private readonly staged: StagedWrites;
   /** Kept prefixes of interrupted large-file transfers (folder roots opened for writing only). */
   private partials: Partials | undefined;
   /** Hashes of files committed this run: their partials go at finish/close. */
@@ -83,7 +84,13 @@ export class LocalReplica implements ReplicaPort {
     readonly label: string,
     private layout: ReplicaLayout,
     private readonly deps: LocalReplicaDeps,
-  ) {}
+  ) {
+    this.staged = new StagedWrites({
+      newHasher: deps.newHasher,
+      sourcePath: (p) => this.sourcePath(p),
+      dropPartial: (hash) => this.partials?.drop(hash),
+    });
+  }
 
   private get markerPath(): string {
     return `${this.layout.meta}/id`;
@@ -378,51 +385,22 @@ export class LocalReplica implements ReplicaPort {
    */
   async beginWrite(op: WriteOp): Promise<void> {
     const env = this.env();
-    const chunks = chunkMode(env.chunkThreshold, op.entry);
     const at = this.partials?.tempPath(op.entry.hash) ?? `${env.tmpDir}/${env.tempName()}`;
     const tmp = await TempFile.create(env.fs, at, {
       newHasher: env.newHasher,
       entry: op.entry,
-      chunks,
+      chunks: chunkMode(env.chunkThreshold, op.entry),
       ...(env.streamHasher ? { streamHasher: env.streamHasher } : {}),
     });
-    const s: Staged = { op, tmp, readPartial: usesPartial(op.pieces), tail: Promise.resolve() };
-    this.staged.set(op.path, s);
-    await this.appendWrite(op.path, op.pieces);
+    await this.staged.begin(op, tmp);
   }
 
-  /**
-   * Calls for one path may overlap (the engine reads the next window while this one is written):
-   * they run one after the other in call order. After one throws, later ones throw its error and
-   * write nothing, so the bytes on disk stay a prefix of the file (a partial to resume from).
-   */
   appendWrite(path: string, pieces: readonly Piece[]): Promise<void> {
-    const s = this.staged.get(path);
-    if (!s) return Promise.resolve();
-    const run = s.tail.then(async () => {
-      if (s.error !== undefined) throw s.error;
-      if (this.staged.get(path) === s) await this.appendTo(s, pieces);
-    });
-    s.tail = run.catch((e: unknown) => {
-      s.error ??= e;
-    });
-    return run;
-  }
-
-  private async appendTo(s: Staged, pieces: readonly Piece[]): Promise<void> {
-    s.readPartial ||= usesPartial(pieces);
-    const bad = await s.tmp.append(pieces, (p) => this.sourcePath(p), this.deps.newHasher);
-    if (bad) {
-      await s.tmp.discard();
-      this.staged.delete(s.op.path);
-      if (s.readPartial) this.partials?.drop(s.op.entry.hash);
-    }
+    return this.staged.append(path, pieces);
   }
 
   async finishWrite(path: string): Promise<ApplyReply> {
-    await this.staged.get(path)?.tail;
-    const s = this.staged.get(path);
-    this.staged.delete(path);
+    const s = await this.staged.take(path);
     if (!s)
       return {
         ok: false,
@@ -470,8 +448,7 @@ export class LocalReplica implements ReplicaPort {
     await this.warming;
     this.warming = undefined;
     // A transfer cut off here (the link dropped, the run failed) stays as a partial to resume.
-    for (const s of this.staged.values()) await (this.partials ? s.tmp.keep() : s.tmp.discard());
-    this.staged.clear();
+    await this.staged.abandon(this.partials !== undefined);
     try {
       this.dropCommitted();
       this.partials?.tidy();
@@ -525,20 +502,6 @@ export class LocalReplica implements ReplicaPort {
   }
 }
 
-interface Staged {
-  readonly op: WriteOp;
-  readonly tmp: TempFile;
-  /** The last append in call order; each waits for the one before it. */
-  tail: Promise<void>;
-  /** What the first failed append threw. */
-  error?: unknown;
-  /** Whether any piece was read from a kept partial. */
-  readPartial: boolean;
-}
-
-const usesPartial = (pieces: readonly Piece[]): boolean =>
-  pieces.some((p) => p.kind === 'local' && partialHashOf(p.path) !== undefined);
-
 const currentUmask = (() => {
   const m = process.umask(0o022);
   process.umask(m);
@@ -553,36 +516,11 @@ function isDir(p: string): boolean {
   }
 }
 
-function readMarker(p: string): string | undefined {
-  try {
-    const id = fs.readFileSync(p, 'utf8').trim();
-    return /^[a-z0-9]{1,32}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeMarker(p: string, id: string): void {
-  const tmp = `${p}.tmp`;
-  fs.writeFileSync(tmp, `${id}\n`);
-  const fd = fs.openSync(tmp, 'r');
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  fs.renameSync(tmp, p);
-}
-
 /** Temp files left by an interrupted run are never visible content: remove them (we hold the lock). */
 function cleanTemp(place: { dir: string; prefix: string }): void {
   for (const name of fs.readdirSync(place.dir)) {
     if (name.startsWith(place.prefix)) fs.rmSync(`${place.dir}/${name}`, { force: true, recursive: true });
   }
-}
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** 8 base32 characters: short enough for conflict-copy names, 40 bits against collisions. */
-export function newReplicaId(): string {
-  return [...randomBytes(8)].map((b) => ALPHABET[b & 31]).join('');
 }
 
 function runStamp(ms: number): string {
