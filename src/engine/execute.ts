@@ -1,7 +1,7 @@
 import type { FileEntry, LiveEntry } from '../core/entry.ts';
 import { depth } from '../core/path.ts';
 import type { Action } from '../core/plan.ts';
-import type { ApplyOp } from '../ports/replica.ts';
+import type { ApplyOp, ApplyReply } from '../ports/replica.ts';
 import { type ExecContext, expectFor, report } from './exec-context.ts';
 import { writeFiles } from './write-files.ts';
 
@@ -16,12 +16,18 @@ const BATCH_OPS = 1000;
  * (parents first); files and symlinks; deletions (files, then directories deepest first); puts
  * that replace a directory (its children are gone by then); index-only records. Files are
  * written before anything is deleted so a moved file is copied from its old place, not sent.
+ *
+ * A conflict whose losing version could not be moved aside (the rename was refused: I4, or a
+ * permission) is left as it is this run, on every replica: nothing else is done at its path or
+ * its copy's path. Otherwise the winner's holders would record the merged vector, and the next
+ * run would see the loser, still in place, as simply older and replace it with no conflict.
  */
 export async function execute(actions: readonly Action[], ctx: ExecContext): Promise<void> {
-  const per = ctx.views.map((_, r) => actions.filter((a) => a.replica === r));
-  await everywhere(per, async (r, acts) => {
+  const planned = ctx.views.map((_, r) => actions.filter((a) => a.replica === r));
+  const unresolved = new Set<string>();
+  await everywhere(planned, async (r, acts) => {
     const renames = acts.filter((a): a is Extract<Action, { type: 'rename' }> => a.type === 'rename');
-    await applyOps(
+    const replies = await applyOps(
       ctx,
       r,
       renames.map((a) => ({
@@ -32,8 +38,18 @@ export async function execute(actions: readonly Action[], ctx: ExecContext): Pro
         expect: expectFor(ctx, r, a.current),
       })),
     );
-    for (const a of renames) ctx.views[r]?.content.moved(a.path, a.to, a.entry);
+    renames.forEach((a, k) => {
+      if (replies[k]?.ok === true) ctx.views[r]?.content.moved(a.path, a.to, a.entry);
+      else {
+        unresolved.add(a.path);
+        unresolved.add(a.to);
+      }
+    });
   });
+  const per =
+    unresolved.size === 0
+      ? planned
+      : planned.map((acts) => acts.filter((a) => a.type === 'rename' || !unresolved.has(pathOf(a))));
   const puts = per.map((acts) => acts.filter((a): a is Put => a.type === 'put'));
   await everywhere(puts, async (r, ps) => {
     const dirs = ps
@@ -92,6 +108,18 @@ export async function execute(actions: readonly Action[], ctx: ExecContext): Pro
   });
 }
 
+function pathOf(a: Action): string {
+  switch (a.type) {
+    case 'put':
+    case 'record':
+      return a.entry.path;
+    case 'delete':
+      return a.current.path;
+    case 'rename':
+      return a.path;
+  }
+}
+
 async function everywhere<T>(per: readonly T[], f: (r: number, items: T) => Promise<void>): Promise<void> {
   await Promise.all(per.map((items, r) => f(r, items)));
 }
@@ -112,20 +140,23 @@ async function putContent(ctx: ExecContext, r: number, puts: readonly Put[]): Pr
   await writeFiles(ctx, r, files);
 }
 
-/** Sends ops in batches and reports each reply as an item or a problem. */
+/** Sends ops in batches and reports each reply as an item or a problem; returns the replies. */
 export async function applyOps(
   ctx: ExecContext,
   r: number,
   ops: readonly ApplyOp[],
   quiet = false,
-): Promise<void> {
+): Promise<ApplyReply[]> {
   const view = ctx.views[r];
-  if (!view || ops.length === 0) return;
+  const all: ApplyReply[] = [];
+  if (!view || ops.length === 0) return all;
   for (let i = 0; i < ops.length; i += BATCH_OPS) {
     const batch = ops.slice(i, i + BATCH_OPS);
     const replies = await view.port.apply(batch);
     replies.forEach((reply, j) => {
       report(ctx, r, batch[j] as ApplyOp, reply, quiet);
     });
+    all.push(...replies);
   }
+  return all;
 }

@@ -337,3 +337,30 @@ test('folder replaced by a symlink on one root while a file is added inside on a
   assert.equal(c?.loserMadeBy, replicaId(B));
   assert.equal(c?.winnerMadeBy, replicaId(A), `winner and loser both reported as ${String(c?.loserMadeBy)}`);
 });
+
+test('a conflict whose losing version cannot be moved aside stays a conflict, and is never overwritten later', async (t) => {
+  const d = scratch(t, 'conf-blocked');
+  const [A, B] = roots(d, 'A', 'B') as [string, string];
+  writeTree(A, { '.ferryignore': '*.sync-conflict-*\n', f: 'v1' });
+  await syncOk(A, B);
+  // An ignored file (so unknown to every index) sits at the name the conflict copy will get.
+  const copy = join(A, `f.sync-conflict-20210304-050607-${replicaId(A)}`);
+  fs.writeFileSync(copy, 'unrelated, ignored');
+  fs.writeFileSync(join(A, 'f'), 'v2 from A');
+  setMtime(join(A, 'f'), T_OLD); // the older version loses and is moved aside on A
+  fs.writeFileSync(join(B, 'f'), 'v2 from B');
+
+  for (const run of ['first', 'second']) {
+    const r = await runFerry(['sync', A, B]);
+    assert.equal(r.code, 1, `${run} run: the refused rename is a problem\n${out(r)}`);
+    assert.equal(fs.readFileSync(join(A, 'f'), 'utf8'), 'v2 from A', `${run} run: A keeps its version`);
+    assert.equal(fs.readFileSync(join(B, 'f'), 'utf8'), 'v2 from B', `${run} run: B keeps its version`);
+    assert.equal(fs.readFileSync(copy, 'utf8'), 'unrelated, ignored');
+  }
+
+  fs.rmSync(copy);
+  const r = await runFerry(['sync', A, B]);
+  assert.equal(r.code, 1, `the conflict is reported\n${out(r)}`);
+  assert.equal(fs.readFileSync(join(A, 'f'), 'utf8'), 'v2 from B');
+  assert.equal(fs.readFileSync(copy, 'utf8'), 'v2 from A', 'the loser is kept beside it');
+});
