@@ -53,6 +53,22 @@ export function parseRoot(spec: string): RootSpec {
   return { kind: 'local', path: path.resolve(spec) };
 }
 
+/** The path with every symlink resolved; a part that does not exist yet is kept as given. */
+function canonicalPath(p: string): string {
+  let head = p;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(head), ...rest);
+    } catch {
+      const up = path.dirname(head);
+      if (up === head) return p;
+      rest.unshift(path.basename(head));
+      head = up;
+    }
+  }
+}
+
 function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
@@ -113,16 +129,27 @@ export function openReplicas(
   const roots = specs.map(parseRoot);
   const local = roots.flatMap((r, i) => (r.kind === 'local' ? [{ path: r.path, i }] : []));
   const paths = local.map((r) => r.path);
-  const dup = paths.find((p, i) => paths.indexOf(p) !== i);
-  if (dup) throw new FerryError('USAGE', `the root ${dup} was given twice`);
+  // Compared as the filesystem resolves them: a symlinked path to a root is that root.
+  const real = paths.map(canonicalPath);
+  const dupAt = real.findIndex((p, i) => real.indexOf(p) !== i);
+  if (dupAt >= 0) {
+    const first = paths[real.indexOf(real[dupAt] as string)];
+    const again = paths[dupAt];
+    throw new FerryError(
+      'USAGE',
+      first === again
+        ? `the root ${again} was given twice`
+        : `the roots ${first} and ${again} are the same folder`,
+    );
+  }
   const dupSpec = specs.find((s, i) => roots[i]?.kind === 'ssh' && specs.indexOf(s) !== i);
   if (dupSpec !== undefined) throw new FerryError('USAGE', `the root ${dupSpec} was given twice`);
-  for (const a of paths) {
-    for (const b of paths) {
-      if (a !== b && b.startsWith(`${a}/`))
-        throw new FerryError('USAGE', `${b} is inside ${a}; roots must not nest`);
-    }
-  }
+  real.forEach((a, i) => {
+    real.forEach((b, j) => {
+      if (a !== b && (b.startsWith(`${a}/`) || a === '/'))
+        throw new FerryError('USAGE', `${paths[j]} is inside ${paths[i]}; roots must not nest`);
+    });
+  });
   // Remote roots learn at open whether the run is one of files (engine/open-roots.ts).
   const layouts = localLayouts(paths);
   const out: ReplicaPort[] = [];

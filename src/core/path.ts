@@ -4,6 +4,14 @@
  * sends goes through `checkRelPath` before it touches a filesystem (I8).
  */
 export const META_DIR = '.ferry';
+
+/**
+ * Rules every run adds after the user's (so no `!` rule undoes them): a `.ferry` at any depth is
+ * a nested replica's state (a root inside another root), and copying it would give a second
+ * folder the same replica id and version counters. Being a rule, it is part of the settled
+ * token's rules digest, and an index that listed such paths forgets them without deleting them.
+ */
+export const BUILTIN_IGNORE: readonly string[] = [META_DIR];
 export const MAX_PATH_BYTES = 4096;
 export const MAX_NAME_BYTES = 255;
 
@@ -39,7 +47,7 @@ export function checkRelPath(p: string): string | undefined {
     if (part.length * 3 > MAX_NAME_BYTES && byteLength(part) > MAX_NAME_BYTES)
       return `name longer than ${MAX_NAME_BYTES} bytes`;
   }
-  if (parts[0] === META_DIR) return 'path inside the .ferry metadata folder';
+  if (parts.includes(META_DIR)) return 'path inside a .ferry metadata folder';
   return undefined;
 }
 

@@ -44,6 +44,7 @@ test('bad command lines exit 2 with a message and create nothing', async (t) => 
   const B = join(d, 'B');
   writeTree(A, { 'a.txt': 'a', sub: { 'x.txt': 'x' } });
   fs.writeFileSync(join(d, 'plain-file'), 'i am a file');
+  fs.symlinkSync(A, join(d, 'link-to-A'));
   const cases: { args: string[]; msg: RegExp }[] = [
     { args: ['--bogus'], msg: /unknown option/ },
     { args: ['sync', '--bogus', A, B], msg: /unknown option '--bogus'/ },
@@ -55,6 +56,10 @@ test('bad command lines exit 2 with a message and create nothing', async (t) => 
     { args: ['sync', '--mode', 'backup', A, B], msg: /backup.*invalid|Allowed choices/ },
     { args: ['sync', A, A], msg: /given twice/ },
     { args: ['sync', A, join(A, 'sub')], msg: /must not nest/ },
+    // Through a symlink: the same folder, or one inside the other, all the same.
+    { args: ['sync', A, join(d, 'link-to-A')], msg: /are the same folder/ },
+    { args: ['sync', join(d, 'link-to-A'), join(A, 'sub')], msg: /must not nest/ },
+    { args: ['sync', join(d, 'link-to-A', 'sub', 'new'), A], msg: /must not nest/ },
     // Remote roots are supported now; a host name ssh could misread is still refused.
     { args: ['sync', A, 'bad host:/data'], msg: /not a valid host name/ },
     { args: ['sync', join(d, 'plain-file'), A], msg: /same file name|folder/ },

@@ -330,6 +330,18 @@ test('--exclude and .ferryignore keep paths out; .ferryignore itself syncs', asy
   assert.equal(fs.existsSync(join(B, 'secret.key')), false);
 });
 
+test('a .ferryignore that is a symlink is synced as a link and never read through', async (t) => {
+  const d = scratch(t, 'ignore-link');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  fs.writeFileSync(join(d, 'outside-rules'), '*\n');
+  writeTree(A, { 'a.txt': 'a' });
+  fs.symlinkSync(join(d, 'outside-rules'), join(A, '.ferryignore'));
+  const r = await runFerry(['sync', A, B]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(fs.readFileSync(join(B, 'a.txt'), 'utf8'), 'a', 'the rules outside the root do not apply');
+  assert.equal(fs.readlinkSync(join(B, '.ferryignore')), join(d, 'outside-rules'));
+});
+
 test('a FIFO is reported as a problem and skipped (exit 1); everything else syncs', async (t) => {
   const d = scratch(t, 'fifo');
   const A = join(d, 'A');
@@ -473,6 +485,25 @@ test('a path excluded after it was synced is forgotten, never deleted on the oth
   assert.equal(r.code, 0, stdoutAndErr(r));
   assert.equal(fs.readFileSync(join(B, 'app.log'), 'utf8'), 'log v1', 'an ignored path is never deleted');
   assert.equal(fs.readFileSync(join(B, 'keep.txt'), 'utf8'), 'keep v2');
+});
+
+test('a root inside another root: its .ferry is never copied, so no second folder gets its replica id', async (t) => {
+  const d = scratch(t, 'nested-meta');
+  const [home, laptop, backup] = [join(d, 'home'), join(d, 'laptop-work'), join(d, 'backup')];
+  writeTree(home, { work: { 'doc.txt': 'w' }, 'top.txt': 't' });
+  let r = await runFerry(['sync', join(home, 'work'), laptop]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  r = await runFerry(['sync', home, backup]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(fs.readFileSync(join(backup, 'work', 'doc.txt'), 'utf8'), 'w');
+  assert.equal(fs.existsSync(join(backup, 'work', '.ferry')), false, 'the nested replica state stays home');
+  // A .ferry folder already in the other root (an older ferry copied it) is left alone there.
+  fs.mkdirSync(join(backup, 'work', '.ferry', 'x'), { recursive: true });
+  fs.writeFileSync(join(backup, 'work', '.ferry', 'x', 'f'), 'kept');
+  r = await runFerry(['sync', home, backup]);
+  assert.equal(r.code, 0, stdoutAndErr(r));
+  assert.equal(fs.readFileSync(join(backup, 'work', '.ferry', 'x', 'f'), 'utf8'), 'kept');
+  assert.equal(fs.existsSync(join(home, 'work', '.ferry', 'x')), false);
 });
 
 test('large files: a small change in the middle and a rename reuse the bytes already there', async (t) => {

@@ -141,6 +141,7 @@ describe('validate', () => {
       '/etc/passwd',
       'a//b',
       '.ferry/index',
+      'nested/.ferry/id',
       'a\0b',
       '',
       'x/'.repeat(3000),
