@@ -210,12 +210,17 @@ export class LocalReplica implements ReplicaPort {
     return this.ignoreText();
   }
 
+  /** A .ferryignore that is a symlink is synced as a link like any other, never read through. */
   private ignoreText(): string | undefined {
     if (this.layout.only !== undefined) return undefined;
+    let fd: number | undefined;
     try {
-      return fs.readFileSync(`${this.layout.root}/${IGNORE_FILE}`, 'utf8');
+      fd = fs.openSync(`${this.layout.root}/${IGNORE_FILE}`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      return fs.readFileSync(fd, 'utf8');
     } catch {
       return undefined;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
   }
 
@@ -340,7 +345,7 @@ export class LocalReplica implements ReplicaPort {
   private env() {
     const meta = this.layout.meta;
     const tmp = tempPlace(this.layout);
-    this.history ??= new History(this.deps.fs, `${meta}/history/${runStamp(this.deps.now())}`);
+    this.history ??= new History(this.deps.fs, runFolder(`${meta}/history/${runStamp(this.deps.now())}`));
     return {
       fs: this.deps.fs,
       root: this.layout.root,
@@ -521,6 +526,13 @@ function cleanTemp(place: { dir: string; prefix: string }): void {
   for (const name of fs.readdirSync(place.dir)) {
     if (name.startsWith(place.prefix)) fs.rmSync(`${place.dir}/${name}`, { force: true, recursive: true });
   }
+}
+
+/** A run's own history folder: a run in the same second as the one before gets `-2`, `-3`... */
+function runFolder(stamped: string): string {
+  let dir = stamped;
+  for (let n = 2; fs.existsSync(dir); n++) dir = `${stamped}-${n}`;
+  return dir;
 }
 
 function runStamp(ms: number): string {

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { LocalReplica } from '../../src/adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import { type ApplyEnv, applyBatch } from '../../src/apply/apply-batch.ts';
 import { History } from '../../src/apply/history.ts';
@@ -12,9 +13,11 @@ import type { FileSystem } from '../../src/ports/filesystem.ts';
 import type { StatStamp } from '../../src/ports/index-store.ts';
 import type { ApplyOp, WriteOp } from '../../src/ports/replica.ts';
 import { collect, doneSummary, ensureUser, eventsOf, runFerry, spawnFerry } from '../helpers/cli.ts';
+import { syncPorts } from '../helpers/run.ts';
 import {
   fingerprint,
   sha256 as hashOf,
+  historyContents,
   historyFiles,
   readTree,
   scratch,
@@ -483,4 +486,29 @@ test('applyBatch: a matching expectation applies, keeping the replaced version i
   assert.equal(fs.readFileSync(join(root, 'ok.txt'), 'utf8'), 'new version');
   assert.equal(fs.readFileSync(join(root, '.ferry', 'history', 'run', 'ok.txt'), 'utf8'), 'old version');
   assert.equal(fs.statSync(join(root, 'ok.txt')).mtimeMs, Date.UTC(2020, 0, 1));
+});
+
+test('two runs in the same second keep their history apart, even when one kept a file and the next a path under it', async (t) => {
+  const d = scratch(t, 'history-same-second');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  const sameSecond = () => Date.UTC(2024, 0, 2, 3, 4, 5);
+  const at = (root: string) =>
+    new LocalReplica(
+      root,
+      { root, meta: join(root, '.ferry') },
+      { fs: nodeFileSystem, newHasher: sha256, now: sameSecond },
+    );
+  const run = () => syncPorts([at(A), at(B)]);
+  writeTree(A, { d: 'a file' });
+  await run();
+  fs.rmSync(join(A, 'd'));
+  writeTree(A, { d: { x: 'x v1' } });
+  let s = await run(); // B's file d goes to history
+  assert.equal(s.problems, 0);
+  fs.rmSync(join(A, 'd', 'x'));
+  s = await run(); // B's d/x goes to history, in a folder of its own
+  assert.equal(s.problems, 0);
+  assert.equal(fs.existsSync(join(B, 'd', 'x')), false);
+  const kept = historyContents(B).sort();
+  assert.deepEqual(kept, ['a file', 'x v1']);
 });
