@@ -158,6 +158,8 @@ export class LocalReplica implements ReplicaPort {
       ...this.fileInfo(),
       ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
       ...(this.meta.vvKey === undefined ? {} : { vvKey: this.meta.vvKey }),
+      ...(this.meta.gen === undefined ? {} : { gen: this.meta.gen }),
+      ...(this.meta.knownGens === undefined ? {} : { knownGens: this.meta.knownGens }),
     };
   }
 
@@ -249,6 +251,12 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
+    if (opts.rekey !== undefined && this.meta) {
+      // Peers have seen a later state of this replica (engine/generations.ts); see rekeyed().
+      const { settled: _unvouched, ...kept } = this.meta;
+      this.meta = { ...kept, vvKey: opts.rekey };
+      if (!opts.dryRun && this.store) await this.store.writeMeta(this.meta);
+    }
     const replicaId = this.meta?.vvKey ?? (this.meta?.replicaId || 'new');
     const threshold = opts.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
     const early = await this.warming;
@@ -434,11 +442,13 @@ export class LocalReplica implements ReplicaPort {
     for (const [id, label] of Object.entries(opts.peers))
       if (id !== this.meta.replicaId) peers[id] = { label, lastSync: opts.now };
     const { settled: _old, ...meta } = this.meta;
+    const gen = opts.gens?.[this.meta.replicaId];
     this.meta = {
       ...meta,
       lastSync: opts.now,
       peers,
       ...(opts.settled === undefined ? {} : { settled: opts.settled }),
+      ...(gen === undefined || opts.gens === undefined ? {} : { gen, knownGens: opts.gens }),
     };
     await this.store.writeMeta(this.meta);
     this.dropCommitted();

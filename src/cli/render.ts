@@ -31,9 +31,14 @@ export function makeRenderer(opts: RenderOptions, io: Io): (e: SyncEvent) => voi
   return (e) => {
     switch (e.type) {
       case 'start':
-        if (opts.verbose)
-          for (const r of e.roots)
+        for (const r of e.roots) {
+          if (opts.verbose)
             say(`root ${escapeName(r.label)} (replica ${r.replicaId}${r.fresh ? ', new' : ''})`);
+          if (r.rewound)
+            warn(
+              `note: ${escapeName(r.label)} is older than its peers have seen it (restored from a backup, or its .ferry copied); what changed there since is kept as conflicts, never overwritten`,
+            );
+        }
         return;
       case 'scanned':
         if (opts.verbose)

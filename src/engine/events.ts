@@ -52,6 +52,11 @@ export interface RootInfo {
   readonly label: string;
   readonly replicaId: string;
   readonly fresh: boolean;
+  /**
+   * Present (true) when another root has seen a later state of this one: it was restored from a
+   * backup or its .ferry copied (engine/generations.ts); its changes since are kept as conflicts.
+   */
+  readonly rewound?: boolean;
 }
 
 export interface SyncSummary {

@@ -9,6 +9,7 @@ import { ContentIndex } from './content.ts';
 import { eachRoot } from './each-root.ts';
 import { type EventSink, type RunCounts, type SyncSummary, wireTotals } from './events.ts';
 import { type ExecContext, execute, type ReplicaView } from './execute.ts';
+import { nextGenerations, rewind } from './generations.ts';
 import { checkMassDelete } from './mass-delete.ts';
 import { openRoots } from './open-roots.ts';
 import { describePlan } from './plan-items.ts';
@@ -47,11 +48,12 @@ export async function runSync(replicas: readonly ReplicaPort[], opts: SyncRunOpt
 }
 
 async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Promise<RunCounts> {
-  const infos = await openRoots(replicas, {
+  const opened = await openRoots(replicas, {
     dryRun: opts.dryRun,
     durable: opts.durable ?? true,
     warm: [...opts.excludes, ...BUILTIN_IGNORE],
   });
+  const { infos, rekeys } = rewind(opened);
   const ids = infos.map((info, i) => info.replicaId || `new${i}`);
   opts.emit({
     type: 'start',
@@ -61,6 +63,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
       label: r.label,
       replicaId: ids[i] ?? '',
       fresh: infos[i]?.fresh ?? true,
+      ...(rekeys[i] === undefined ? {} : { rewound: true }),
     })),
   });
 
@@ -77,7 +80,10 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   };
   const digest = rulesDigest(ignore);
   const baseline = chooseBaseline(replicas, infos, digest);
-  const perReplica = scanOptionsFor(scanOpts, infos, baseline);
+  const perReplica = scanOptionsFor(scanOpts, infos, baseline).map((o, i) => {
+    const rekey = rekeys[i];
+    return rekey === undefined ? o : { ...o, rekey };
+  });
   const scans = await Promise.all(eachRoot(replicas, (r, i) => r.scan(perReplica[i] ?? scanOpts)));
   const settled = commonSettledToken(scans, digest);
 
@@ -133,7 +139,13 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
     const peers = Object.fromEntries(replicas.map((r, i) => [ids[i] ?? '', r.label]));
     const converged = clean() && scans.every((s) => s.unseen.length === 0);
     const token = settled ?? (converged ? newSettledToken(digest) : undefined);
-    const finish = { dryRun: false, now: opts.now(), peers, ...(token ? { settled: token } : {}) };
+    const finish = {
+      dryRun: false,
+      now: opts.now(),
+      peers,
+      gens: nextGenerations(infos),
+      ...(token ? { settled: token } : {}),
+    };
     await Promise.all(eachRoot(replicas, (r) => r.finish(finish)));
   }
   const changes = plan.actions.filter((a) => a.type !== 'record').length;

@@ -35,6 +35,13 @@ export interface ReplicaMeta {
    * the index had to be rebuilt, so no counter this replica used before is ever used again.
    */
   readonly vvKey?: string;
+  /**
+   * How many runs this replica finished (engine/generations.ts), and the highest count it has seen
+   * for every replica it met, itself included. A replica whose count is below what a peer has
+   * seen for it was put back to an earlier state (a restored backup, a copied .ferry).
+   */
+  readonly gen?: number;
+  readonly knownGens?: Readonly<Record<string, number>>;
 }
 
 export interface IndexSnapshot {

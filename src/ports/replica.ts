@@ -117,6 +117,9 @@ export interface OpenInfo {
    * Conflict copies it made are named by its replica id all the same.
    */
   readonly vvKey?: string;
+  /** ReplicaMeta.gen and knownGens, for engine/generations.ts (absent: an index from before them). */
+  readonly gen?: number;
+  readonly knownGens?: Readonly<Record<string, number>>;
 }
 
 export interface ScanOptions {
@@ -137,6 +140,12 @@ export interface ScanOptions {
    * replicas only: never sent over a link). Lets the engine rebuild the converged state.
    */
   readonly priors?: boolean;
+  /**
+   * Peers have seen a later state of this replica than the one it is in (engine/generations.ts):
+   * count its changes under this new version-vector key from now on, as after an index loss, so
+   * a change made since meets its peers' versions as a conflict, never as an older version.
+   */
+  readonly rekey?: string;
 }
 
 export interface ScanResult {
@@ -306,4 +315,6 @@ export interface FinishOptions {
   readonly peers: Readonly<Record<string, string>>;
   /** Every replica converged in this run: remember this token (absent: forget any old one). */
   readonly settled?: string;
+  /** The run's generations (engine/generations.ts): each replica keeps its own and all it saw. */
+  readonly gens?: Readonly<Record<string, number>>;
 }

@@ -68,6 +68,7 @@ const peerInfo = (v: unknown, what: string): { label: string; lastSync: number }
 
 export function openInfo(v: unknown, what: string): OpenInfo {
   const o = obj(v, what);
+  const knownGens = generations(o, 'knownGens', what);
   return {
     // Empty when the root has no marker yet (a dry run that may not create one).
     replicaId: get(o, 'replicaId') === '' ? '' : shortId(get(o, 'replicaId'), `${what}.replicaId`),
@@ -81,7 +82,15 @@ export function openInfo(v: unknown, what: string): OpenInfo {
       : { fileName: fileName(get(o, 'fileName'), `${what}.fileName`) }),
     ...settledField(o, what),
     ...(get(o, 'vvKey') === undefined ? {} : { vvKey: shortId(get(o, 'vvKey'), `${what}.vvKey`) }),
+    ...(get(o, 'gen') === undefined ? {} : { gen: count(get(o, 'gen'), `${what}.gen`) }),
+    ...(knownGens === undefined ? {} : { knownGens }),
   };
+}
+
+/** Generations by replica id (engine/generations.ts), optional: an older peer sends none. */
+function generations(o: Obj, key: string, what: string): Record<string, number> | undefined {
+  const v = get(o, key);
+  return v === undefined ? undefined : record(v, `${what}.${key}`, LIMITS.peers, (x, w) => count(x, w));
 }
 
 export function scanOptions(v: unknown, what: string): ScanOptions {
@@ -96,6 +105,7 @@ export function scanOptions(v: unknown, what: string): ScanOptions {
     ...base,
     ...(chunkThreshold === undefined ? {} : { chunkThreshold }),
     ...relativeField(o, what),
+    ...(get(o, 'rekey') === undefined ? {} : { rekey: shortId(get(o, 'rekey'), `${what}.rekey`) }),
   };
 }
 
@@ -270,11 +280,13 @@ export function applyOp(v: unknown, what: string): ApplyOp {
 
 export function finishOptions(v: unknown, what: string): FinishOptions {
   const o = obj(v, what);
+  const gens = generations(o, 'gens', what);
   return {
     dryRun: bool(get(o, 'dryRun'), `${what}.dryRun`),
     now: num(get(o, 'now'), `${what}.now`),
     peers: record(get(o, 'peers'), `${what}.peers`, LIMITS.peers, (x, w) => str(x, w, LIMITS.label)),
     ...settledField(o, what),
+    ...(gens === undefined ? {} : { gens }),
   };
 }
 

@@ -146,6 +146,20 @@ describe('log index store', () => {
     assert.equal((await load(dir)).meta.settled, undefined, 'a change after a snapshot drops it too');
   });
 
+  it('keeps the vector key and the generations, in the log and in a snapshot', async () => {
+    const dir = await tempDir();
+    const meta = { ...META, vvKey: 'k9', gen: 7, knownGens: { [META.replicaId]: 7, other: 3 } };
+    const s = openLogIndexStore(dir);
+    await s.writeMeta(meta);
+    await s.close();
+    assert.deepEqual((await load(dir)).meta, meta);
+    const s2 = openLogIndexStore(dir);
+    await s2.load();
+    await s2.compact({ meta: { ...meta, gen: 8 }, records: new Map() });
+    await s2.close();
+    assert.deepEqual((await load(dir)).meta, { ...meta, gen: 8 });
+  });
+
   it('round-trips many distinct version-vector shapes in one frame (msgpackr record structures)', async () => {
     const dir = await tempDir();
     const records = new Map<string, IndexRecord>();

@@ -34,7 +34,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
     type: 'req',
     id: 3,
     method: 'scan',
-    opts: { ignore: ['*.o', '/build'], dryRun: false, chunkThreshold: 1024 },
+    opts: { ignore: ['*.o', '/build'], dryRun: false, chunkThreshold: 1024, rekey: 'k7' },
   },
   {
     type: 'req',
@@ -98,7 +98,7 @@ export const SAMPLE_CLIENT: readonly ClientMessage[] = [
     type: 'req',
     id: 9,
     method: 'finish',
-    opts: { dryRun: false, now: 1700000000000, peers: { r1: 'a', r2: 'host:b' } },
+    opts: { dryRun: false, now: 1700000000000, peers: { r1: 'a', r2: 'host:b' }, gens: { r1: 3, r2: 5 } },
   },
   { type: 'req', id: 10, method: 'close' },
 ];
@@ -120,6 +120,8 @@ export const SAMPLE_SERVER: readonly ServerMessage[] = [
       peers: { r2: { label: 'b', lastSync: 4 } },
       singleFile: false,
       vvKey: 'k9',
+      gen: 4,
+      knownGens: { r1: 4, r2: 5 },
     },
   },
   { type: 'res', id: 2, method: 'readIgnoreFile', ok: true, result: '*.tmp' },

@@ -132,6 +132,8 @@ export function encodeMeta(m: ReplicaMeta): unknown {
     ...(m.lastSync === undefined ? {} : { lastSync: m.lastSync }),
     ...(m.settled === undefined ? {} : { settled: m.settled }),
     ...(m.vvKey === undefined ? {} : { vvKey: m.vvKey }),
+    ...(m.gen === undefined ? {} : { gen: m.gen }),
+    ...(m.knownGens === undefined ? {} : { knownGens: { ...m.knownGens } }),
   };
 }
 
@@ -144,11 +146,18 @@ export function decodeMeta(v: unknown): ReplicaMeta {
     m.peers === null ||
     !(m.lastSync === undefined || typeof m.lastSync === 'number') ||
     !(m.settled === undefined || typeof m.settled === 'string') ||
-    !(m.vvKey === undefined || typeof m.vvKey === 'string')
+    !(m.vvKey === undefined || typeof m.vvKey === 'string') ||
+    !(m.gen === undefined || typeof m.gen === 'number') ||
+    !(m.knownGens === undefined || isCountRecord(m.knownGens))
   ) {
     throw new ShapeError('malformed replica metadata');
   }
   return m as ReplicaMeta;
+}
+
+function isCountRecord(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((n) => typeof n === 'number');
 }
 
 function num(v: unknown): number {
