@@ -73,6 +73,9 @@ export class LocalReplica implements ReplicaPort {
   private appendedSinceCompact = 0;
   /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
   private pending: IndexChange[] = [];
+  /** How many applied changes left `pending` for the index so far (the number of pending[0]). */
+  private recordedCount = 0;
+  private appending: Promise<void> = Promise.resolve();
   private durable = true;
   /** The run's chunk threshold (from scan): received files get chunk lists exactly as scanned ones. */
   private chunkThreshold = DEFAULT_CHUNK_THRESHOLD;
@@ -364,6 +367,7 @@ export class LocalReplica implements ReplicaPort {
       newHasher: this.deps.newHasher,
       ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
       umask: currentUmask,
+      barrier: () => this.syncAndRecord(),
       currentRecord: (p: string) => this.records.get(p),
       source: (p: string) => this.sourcePath(p),
       tempName: () => `${tmp.prefix}${process.pid}-${++this.tempCounter}`,
@@ -499,21 +503,43 @@ export class LocalReplica implements ReplicaPort {
   /** One filesystem sync makes every rename so far durable; only then are they recorded (I3). */
   private async flushApplied(): Promise<void> {
     if (this.pending.length === 0 || !this.store) return;
-    if (this.durable) await this.deps.fs.syncFilesystem(this.layout.root);
-    const changes = this.pending;
-    this.pending = [];
-    await this.persist(changes);
+    if (this.durable) await this.syncAndRecord();
+    else await this.recordUpTo(this.recordedCount + this.pending.length);
   }
 
-  /** Appends to the index; callers guarantee the changes describe durable state. */
-  private async persist(changes: readonly IndexChange[]): Promise<void> {
-    if (changes.length === 0 || !this.store) return;
-    await this.store.append(changes);
-    this.appendedSinceCompact += changes.length;
-    for (const c of changes) {
-      if (c.record) this.records.set(c.path, c.record);
-      else this.records.delete(c.path);
-    }
+  /**
+   * The sync every batch makes before its renames (apply/apply-batch.ts barrier) also makes the
+   * renames of the batches applied before it durable: those changes enter the index right away,
+   * not at the end of the run. So a run killed midway leaves at most the last batch or two
+   * unrecorded, which the next scan would otherwise take for edits made on this root.
+   */
+  private async syncAndRecord(): Promise<void> {
+    const upTo = this.recordedCount + this.pending.length; // applied before the sync started
+    await this.deps.fs.syncFilesystem(this.layout.root);
+    await this.recordUpTo(upTo);
+  }
+
+  /** Moves applied changes up to number `upTo` from pending into the index, in order. */
+  private async recordUpTo(upTo: number): Promise<void> {
+    const n = upTo - this.recordedCount;
+    if (n <= 0 || !this.store) return;
+    const ready = this.pending.splice(0, n);
+    this.recordedCount += ready.length;
+    await this.persist(ready);
+  }
+
+  /**
+   * Appends to the index; the changes describe durable state and are in `records` already.
+   * Appends run one after the other in call order, so the log keeps the order of the changes.
+   */
+  private persist(changes: readonly IndexChange[]): Promise<void> {
+    const run = this.appending.then(async () => {
+      if (changes.length === 0 || !this.store) return;
+      await this.store.append(changes);
+      this.appendedSinceCompact += changes.length;
+    });
+    this.appending = run.catch(() => {});
+    return run;
   }
 }
 

@@ -21,6 +21,11 @@ export interface ApplyEnv {
   readonly tempName: () => string;
   /** false: skip the filesystem syncs (--no-fsync); renames stay atomic. */
   readonly durable: boolean;
+  /**
+   * The durability barrier before the renames (default: a filesystem sync of tmpDir). A caller
+   * may do more with it: whatever was renamed before it started is durable once it resolves.
+   */
+  readonly barrier?: () => Promise<void>;
   /** Files this size or larger get the chunk list of their bytes recorded (the scan's threshold). */
   readonly chunkThreshold?: number;
   /** Where local pieces are read from (default: the tree under `root`). */
@@ -54,7 +59,8 @@ export async function applyBatch(env: ApplyEnv, ops: readonly ApplyOp[]): Promis
     if (r instanceof TempFile) prepared.set(i, r);
     else replies[i] = fail(op.path, r);
   }
-  if (prepared.size > 0 && env.durable) await env.fs.syncFilesystem(env.tmpDir);
+  if (prepared.size > 0 && env.durable)
+    await (env.barrier ? env.barrier() : env.fs.syncFilesystem(env.tmpDir));
   const changes: IndexChange[] = [];
   for (const [i, op] of ops.entries()) {
     if (replies[i]) continue;

@@ -185,3 +185,35 @@ test(`kill -9 at random moments never leaves a torn file; the next run completes
   }
   t.diagnostic(`${interrupted} of ${ITERATIONS} runs were killed before they finished`);
 });
+
+test('kill -9 midway: the batches that landed before the last ones are in the index, so edits made next are no conflicts there', async (t) => {
+  const d = scratch(t, 'crash-recorded');
+  const [A, B] = [join(d, 'A'), join(d, 'B')];
+  const N = 6000; // three batches of 2000 small files (engine/write-files.ts LOCAL_BATCH)
+  const name = (i: number) => `f${String(i).padStart(5, '0')}`;
+  fs.mkdirSync(A);
+  for (let i = 0; i < N; i++) fs.writeFileSync(join(A, name(i)), `v0 ${name(i)}`); // 9 bytes
+  const first = await runFerry(['sync', '-q', A, B]);
+  assert.equal(first.code, 0, first.stderr);
+  for (let i = 0; i < N; i++) fs.writeFileSync(join(A, name(i)), `v1 ${name(i)} edit`); // 14 bytes
+
+  const run = spawnFerry(['sync', '-q', A, B]);
+  const done = collect(run);
+  // Once files of the third batch land, the first batch is recorded (the third's sync covered it).
+  const v1 = () =>
+    fs.readdirSync(B).filter((n) => n.startsWith('f') && fs.statSync(join(B, n)).size === 14).length;
+  await waitFor(() => v1() > 2 * 2000 + 50, 60_000, 1);
+  run.kill('SIGKILL');
+  await done;
+  const landed = v1();
+
+  for (let i = 0; i < N; i++) fs.writeFileSync(join(A, name(i)), `v2 ${name(i)}`);
+  const r = await runFerry(['sync', '-q', A, B]);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  const copies = conflictCopies(B).length;
+  assert.ok(
+    copies <= Math.max(0, landed - 2000),
+    `${copies} false conflicts for ${landed} files landed before the kill: the first batch was not recorded`,
+  );
+  assert.equal(readTree(B)[name(0)], `v2 ${name(0)}`, 'A’s newer edit reached B');
+});
