@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { applyBatch } from '../apply/apply-batch.ts';
 import { History } from '../apply/history.ts';
 import { chunkMode, TempFile } from '../apply/temp-file.ts';
-import type { Entry } from '../core/entry.ts';
+import type { Entry, FileEntry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import { partialHashOf } from '../core/path.ts';
 import type { FileSystem, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
@@ -60,6 +60,8 @@ export interface LocalReplicaDeps {
 export class LocalReplica implements ReplicaPort {
   private store: IndexStore | undefined;
   private records = new Map<string, IndexRecord>();
+  /** What an interrupted run was about to write (IndexSnapshot.hints), for this run's scan. */
+  private hints: ReadonlyMap<string, IndexRecord> | undefined;
   private meta: ReplicaMeta | undefined;
   private release: (() => void) | undefined;
   private history: History | undefined;
@@ -146,6 +148,7 @@ export class LocalReplica implements ReplicaPort {
       this.meta = snap && store.ignoredLogBytes === 0 ? snap.meta : this.rekeyed(marker, snap?.meta);
       if (this.meta !== snap?.meta && !opts.readOnly) await store.writeMeta(this.meta);
       this.records = new Map(snap?.records ?? []);
+      this.hints = snap?.hints;
     }
     if (!opts.readOnly) cleanTemp(tempPlace(this.layout));
     if (!opts.readOnly && this.layout.only === undefined) {
@@ -273,6 +276,7 @@ export class LocalReplica implements ReplicaPort {
       root: this.layout.root,
       replicaId,
       previous: this.records,
+      ...(this.hints === undefined ? {} : { hints: this.hints }),
       ignore: makeIgnore(opts.ignore),
       newHasher: this.deps.newHasher,
       chunkThreshold: this.chunkThreshold,
@@ -382,6 +386,7 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
+    await this.announce(ops);
     const { replies, changes } = await applyBatch(this.env(), ops);
     await this.recordApplied(changes);
     ops.forEach((op, i) => {
@@ -428,6 +433,7 @@ export class LocalReplica implements ReplicaPort {
           message: 'a local source piece changed during the run; not applied',
         },
       };
+    await this.announce([s.op]);
     const { replies, changes } = await applyBatch({ ...this.env(), staged: { path, tmp: s.tmp } }, [s.op]);
     await this.recordApplied(changes);
     const reply = replies[0] ?? {
@@ -488,6 +494,22 @@ export class LocalReplica implements ReplicaPort {
   private dropCommitted(): void {
     for (const h of this.committed) this.partials?.drop(h);
     this.committed.clear();
+  }
+
+  /**
+   * Before an apply: hints of what it will write (IndexSnapshot.hints), so that what lands and is
+   * not recorded yet when the run dies is known for what it is by the next scan. Chunk lists stay
+   * out: a hint lends only its vector, and only to the very content it names.
+   */
+  private async announce(ops: readonly ApplyOp[]): Promise<void> {
+    if (!this.store) return;
+    const hints: IndexChange[] = [];
+    for (const op of ops) {
+      if (op.op === 'record') continue;
+      const entry = op.entry.kind === 'file' ? withoutChunks(op.entry) : op.entry;
+      hints.push({ path: op.op === 'rename' ? op.to : op.path, record: { entry } });
+    }
+    await this.store.appendHints(hints);
   }
 
   /** Applied changes are visible in memory at once and reach the index after the next sync. */
@@ -562,6 +584,11 @@ function cleanTemp(place: { dir: string; prefix: string }): void {
   for (const name of fs.readdirSync(place.dir)) {
     if (name.startsWith(place.prefix)) fs.rmSync(`${place.dir}/${name}`, { force: true, recursive: true });
   }
+}
+
+function withoutChunks(e: FileEntry): FileEntry {
+  const { chunks: _listed, ...rest } = e;
+  return rest;
 }
 
 /** A run's own history folder: a run in the same second as the one before gets `-2`, `-3`... */

@@ -47,6 +47,12 @@ export interface ReplicaMeta {
 export interface IndexSnapshot {
   readonly meta: ReplicaMeta;
   readonly records: ReadonlyMap<string, IndexRecord>;
+  /**
+   * What applies were about to write at paths that no record followed (a run killed between a
+   * rename and the index append). Never a record: the scan adopts a hint's version vector only
+   * for a path that holds exactly the hinted content, as the apply would have recorded it.
+   */
+  readonly hints?: ReadonlyMap<string, IndexRecord>;
 }
 
 /** One change to the index: set a path's record, or forget the path (record null). */
@@ -63,6 +69,8 @@ export interface IndexChange {
 export interface IndexStore {
   load(): Promise<IndexSnapshot | undefined>;
   append(changes: readonly IndexChange[]): Promise<void>;
+  /** Hints (IndexSnapshot.hints) for changes about to be applied; not synced (a lost hint costs nothing). */
+  appendHints(changes: readonly IndexChange[]): Promise<void>;
   writeMeta(meta: ReplicaMeta): Promise<void>;
   /** Rewrites the store as exactly this snapshot (atomically), dropping the log's history. */
   compact(snapshot: IndexSnapshot): Promise<void>;

@@ -19,6 +19,12 @@ export interface ScanInput {
   readonly root: string;
   readonly replicaId: string;
   readonly previous: ReadonlyMap<string, IndexRecord>;
+  /**
+   * What an interrupted run was about to write (IndexSnapshot.hints): a path found holding exactly
+   * that gets its version vector, as the run would have recorded it, instead of counting as a
+   * change made here (which would be a false conflict with the next edit of its source).
+   */
+  readonly hints?: ReadonlyMap<string, IndexRecord>;
   readonly ignore: IgnoreMatcher;
   readonly newHasher: HasherFactory;
   /** Hashes large files on another thread (scan/hash-file.ts); absent: all on this one. */
@@ -137,7 +143,7 @@ class Scanner {
           st,
           prev?.entry.kind === 'dir'
             ? prev.entry
-            : { kind: 'dir', path: rel, vv: nextVv(prev, this.in_.replicaId) },
+            : { kind: 'dir', path: rel, vv: this.hinted(rel, 'dir') ?? nextVv(prev, this.in_.replicaId) },
         );
         this.walkDir(rel);
         return;
@@ -164,11 +170,15 @@ class Scanner {
       return;
     }
     const same = prev?.entry.kind === 'symlink' && prev.entry.target === target;
+    const hint = this.in_.hints?.get(rel)?.entry;
+    const planned = hint?.kind === 'symlink' && hint.target === target ? hint.vv : undefined;
     this.record(
       rel,
       prev,
       st,
-      same ? prev.entry : { kind: 'symlink', path: rel, vv: nextVv(prev, this.in_.replicaId), target },
+      same
+        ? prev.entry
+        : { kind: 'symlink', path: rel, vv: planned ?? nextVv(prev, this.in_.replicaId), target },
     );
   }
 
@@ -209,7 +219,9 @@ class Scanner {
       return;
     }
     const unchanged = p?.kind === 'file' && p.hash === hashed.hash && p.exec === exec;
-    const vv = unchanged ? p.vv : nextVv(prev, this.in_.replicaId);
+    const hint = this.in_.hints?.get(rel)?.entry;
+    const planned = hint?.kind === 'file' && hint.hash === hashed.hash && hint.exec === exec;
+    const vv = unchanged ? p.vv : planned ? hint.vv : nextVv(prev, this.in_.replicaId);
     const entry: FileEntry = {
       kind: 'file',
       path: rel,
@@ -221,6 +233,12 @@ class Scanner {
       ...(hashed.chunks ? { chunks: hashed.chunks } : {}),
     };
     this.record(rel, prev, st, entry);
+  }
+
+  /** The vector an interrupted apply planned for a dir or a deletion at `rel`, if that is what is there. */
+  private hinted(rel: string, kind: 'dir' | 'tombstone'): VersionVector | undefined {
+    const hint = this.in_.hints?.get(rel)?.entry;
+    return hint?.kind === kind ? hint.vv : undefined;
   }
 
   private record(rel: string, prev: IndexRecord | undefined, st: FsStat, entry: Entry): void {
@@ -248,9 +266,8 @@ class Scanner {
         this.records.set(rel, prev);
         continue;
       }
-      const rec: IndexRecord = {
-        entry: { kind: 'tombstone', path: rel, vv: bump(prev.entry.vv, this.in_.replicaId) },
-      };
+      const vv = this.hinted(rel, 'tombstone') ?? bump(prev.entry.vv, this.in_.replicaId);
+      const rec: IndexRecord = { entry: { kind: 'tombstone', path: rel, vv } };
       this.records.set(rel, rec);
       this.changes.push({ path: rel, record: rec });
     }

@@ -146,6 +146,25 @@ describe('log index store', () => {
     assert.equal((await load(dir)).meta.settled, undefined, 'a change after a snapshot drops it too');
   });
 
+  it('hints come back until a change for their path follows; a snapshot drops them', async () => {
+    const dir = await tempDir();
+    const s = openLogIndexStore(dir);
+    await s.writeMeta({ ...META, settled: 'tok.1' });
+    await s.appendHints([set('a', 2), set('b', 2)]);
+    await s.append([set('a', 2)]);
+    await s.close();
+    const s2 = openLogIndexStore(dir);
+    const snap = await s2.load();
+    assert.deepEqual([...(snap?.hints?.keys() ?? [])], ['b'], 'a is recorded: only b is still a hint');
+    assert.equal(snap?.records.has('b'), false, 'a hint is never a record');
+    assert.equal(snap?.meta.settled, undefined, 'an apply was under way: no settled state');
+    await s2.compact({ meta: META, records: new Map(snap?.records) });
+    await s2.close();
+    const s3 = openLogIndexStore(dir);
+    assert.equal((await s3.load())?.hints, undefined);
+    await s3.close();
+  });
+
   it('keeps the vector key and the generations, in the log and in a snapshot', async () => {
     const dir = await tempDir();
     const meta = { ...META, vvKey: 'k9', gen: 7, knownGens: { [META.replicaId]: 7, other: 3 } };

@@ -20,7 +20,8 @@ import type { IndexChange, IndexRecord, ReplicaMeta } from '../../ports/index-st
 export const FORMAT_VERSION = 1;
 export const MAGIC = 'ferry-index';
 
-export const Kind = { Header: 0, Changes: 1, Meta: 2, End: 3 } as const;
+/** Hints (log only): what an apply is about to write, for the scan after a crash (IndexSnapshot.hints). */
+export const Kind = { Header: 0, Changes: 1, Meta: 2, End: 3, Hints: 4 } as const;
 
 export type FileRole = 'snapshot' | 'log';
 
@@ -105,12 +106,21 @@ export function encodeChanges(changes: readonly IndexChange[]): unknown[] {
 
 const KINDS = new Set(['file', 'dir', 'symlink', 'tombstone']);
 
-/** Applies a decoded Changes body to `into`, in order: later changes win. */
-export function applyChanges(body: unknown, into: Map<string, IndexRecord>): void {
+/**
+ * Applies a decoded Changes body to `into`, in order: later changes win. A change also ends the
+ * hint (`superseded`) for its path: the apply it announced was recorded.
+ */
+export function applyChanges(
+  body: unknown,
+  into: Map<string, IndexRecord>,
+  superseded?: Map<string, IndexRecord>,
+): void {
   if (!Array.isArray(body)) throw new ShapeError('changes are not a list');
+  const hinted = superseded !== undefined && superseded.size > 0 ? superseded : undefined;
   for (const item of body as unknown[]) {
     if (typeof item === 'string') {
       into.delete(item);
+      hinted?.delete(item);
       continue;
     }
     // A cheap spot check, not a full validation: the CRC already vouches for the bytes.
@@ -119,6 +129,7 @@ export function applyChanges(body: unknown, into: Map<string, IndexRecord>): voi
       throw new ShapeError('malformed record');
     }
     into.set(entry.path, item as IndexRecord);
+    hinted?.delete(entry.path);
   }
 }
 

@@ -29,7 +29,8 @@ import { FrameScratch, framePayloads, scanFrames } from './frames.ts';
  *
  * snapshot.bin: Header(gen) Meta Changes* End(count). Written whole to a temp file, fsynced and
  *   renamed, so it is complete or absent; any damage in it is real damage -> INDEX_CORRUPT.
- * log.bin: Header(gen) (Changes | Meta)*. Appended and fdatasynced per call. A crash can leave a
+ * log.bin: Header(gen) (Changes | Meta | Hints)*. Appended and fdatasynced per call (Hints are
+ *   not synced: one lost costs nothing). A crash can leave a
  *   torn last frame: load replays up to the first bad frame and ignores the rest, and the next
  *   write truncates that tail first so new frames never hide behind garbage.
  *
@@ -130,6 +131,7 @@ export class LogIndexStore implements IndexStore {
       // A settled token holds only if no change was recorded after the metadata that carries it.
       let changedAfterMeta = false;
       const records = snap.records;
+      const hints = new Map<string, IndexRecord>();
       this.#gen = snap.gen;
       this.#logEnd = 0;
       this.#ignoredLogBytes = logBuf?.length ?? 0;
@@ -144,7 +146,10 @@ export class LogIndexStore implements IndexStore {
             try {
               const t = unpack(p) as unknown[];
               if (t[0] === Kind.Changes) {
-                applyChanges(t[1], records);
+                applyChanges(t[1], records, hints);
+                changedAfterMeta = true;
+              } else if (t[0] === Kind.Hints) {
+                applyChanges(t[1], hints);
                 changedAfterMeta = true;
               } else if (t[0] === Kind.Meta) {
                 meta = decodeMeta(t[1]);
@@ -168,7 +173,7 @@ export class LogIndexStore implements IndexStore {
         const { settled: _dropped, ...rest } = meta;
         meta = rest;
       }
-      return { meta, records };
+      return hints.size === 0 ? { meta, records } : { meta, records, hints };
     });
   }
 
@@ -258,7 +263,7 @@ export class LogIndexStore implements IndexStore {
    * prefix of whole frames, which is all a single large write promised too: every change in it
    * describes durable state by itself (I3).
    */
-  async #appendFrames(payloads: Iterable<Buffer>): Promise<void> {
+  async #appendFrames(payloads: Iterable<Buffer>, sync = true): Promise<void> {
     const h = await this.#openLog();
     let written = 0;
     try {
@@ -267,7 +272,7 @@ export class LogIndexStore implements IndexStore {
         await h.write(buf);
         written += buf.length;
       }
-      await h.datasync();
+      if (sync) await h.datasync();
     } catch (e) {
       // Unknown how much reached the disk: forget the handle so the next write rescans the log
       // and truncates whatever partial frame this left.
@@ -283,6 +288,13 @@ export class LogIndexStore implements IndexStore {
     return this.#serial(async () => {
       if (changes.length === 0) return;
       await this.#appendFrames(changeFrames(changes));
+    });
+  }
+
+  appendHints(changes: readonly IndexChange[]): Promise<void> {
+    return this.#serial(async () => {
+      if (changes.length === 0) return;
+      await this.#appendFrames(changeFrames(changes, Kind.Hints), false);
     });
   }
 
@@ -326,9 +338,12 @@ export class LogIndexStore implements IndexStore {
 }
 
 /** A log append's payloads, encoded one batch at a time as they are consumed. */
-function* changeFrames(changes: readonly IndexChange[]): Generator<Buffer> {
+function* changeFrames(
+  changes: readonly IndexChange[],
+  kind: typeof Kind.Changes | typeof Kind.Hints = Kind.Changes,
+): Generator<Buffer> {
   for (let i = 0; i < changes.length; i += BATCH) {
-    yield packTransient([Kind.Changes, encodeChanges(changes.slice(i, i + BATCH))]);
+    yield packTransient([kind, encodeChanges(changes.slice(i, i + BATCH))]);
   }
 }
 
