@@ -286,6 +286,9 @@ export class LocalReplica implements ReplicaPort {
     });
     const before = this.records;
     this.records = out.records;
+    // Now, before the run may send any of these versions to a peer: a counter bumped here must be
+    // in the index before another replica can hold it, or the next scan would give it to another
+    // version (so a run refused later, e.g. for mass delete, still keeps what its scan saw).
     if (!opts.dryRun && this.store) await this.persist(out.changes);
     // The index was loaded exactly as the converged run `relativeTo` left it (the store drops the
     // token when anything follows it), and records = that state + out.changes; a forgotten path

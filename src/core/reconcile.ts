@@ -3,7 +3,7 @@ import { type Entry, isLive, type LiveEntry, sameContent } from './entry.ts';
 import { ancestors, isWithin } from './path.ts';
 import type { Action, Conflict, ConflictRule, Plan, SyncMode } from './plan.ts';
 import { compare, emptyVector, merge, type VersionVector } from './vv.ts';
-import { pickWinner } from './winner.ts';
+import { byPrecedence, pickWinner } from './winner.ts';
 
 /** One replica's side of a run: its id, its whole index after scanning, and what it could not see. */
 export interface ReplicaState {
@@ -162,10 +162,17 @@ function resolveConflict(p: string, live: readonly Group[], vv: VersionVector, c
   const rule = ctx.opts.conflict;
   const { winner, keepLosers } = pickWinner(live, rule);
   ctx.finals.set(p, { entry: withVector(winner.entry, vv) });
-  for (const loser of live) {
+  // Losers in the one total order, not in root order: two copies whose names would clash get
+  // their `-2` the same way whatever order the roots were given in (I7).
+  const ordered = [...live].sort(byPrecedence);
+  const othersThan = (g: Group) => [
+    winner.entry.vv,
+    ...ordered.filter((o) => o !== g && o !== winner).map((o) => o.entry.vv),
+  ];
+  for (const loser of ordered) {
     if (loser === winner) continue;
-    const loserMadeBy = madeBy(loser.entry.vv, winner.entry.vv, ctx.replicas, loser.holders);
-    const winnerMadeBy = madeBy(winner.entry.vv, loser.entry.vv, ctx.replicas, winner.holders);
+    const loserMadeBy = madeBy(loser.entry.vv, othersThan(loser), ctx.replicas, loser.holders);
+    const winnerMadeBy = madeBy(winner.entry.vv, [loser.entry.vv], ctx.replicas, winner.holders);
     let keptAs = 'history';
     if (keepLosers) {
       keptAs = addConflictCopy(p, loser, loserMadeBy, ctx);
@@ -189,18 +196,22 @@ function addConflictCopy(p: string, loser: Group, loserMadeBy: string, ctx: Path
   return copy;
 }
 
-/** The replica whose counter puts `v` ahead of `other`: who made that version. */
+/**
+ * Who made version `v`: the replica whose counter puts it ahead of every other version in the
+ * conflict (`others`, the first of them being the one it is named against), else ahead of that
+ * first one. Several candidates: the smallest key, so every host names it alike.
+ */
 function madeBy(
   v: VersionVector,
-  other: VersionVector,
+  others: readonly VersionVector[],
   replicas: readonly ReplicaState[],
   holders: readonly number[],
 ): string {
-  const ahead = Object.keys(v)
-    .filter((k) => (v[k] ?? 0) > (other[k] ?? 0))
-    .sort();
+  const keys = Object.keys(v).sort();
+  const aheadOf = (o: VersionVector | undefined) => (k: string) => (v[k] ?? 0) > (o?.[k] ?? 0);
+  const key = keys.find((k) => others.every((o) => aheadOf(o)(k))) ?? keys.find(aheadOf(others[0]));
   // A key is a replica id, or the later key of a replica in this run that lost its index.
-  if (ahead[0] !== undefined) return replicas.find((r) => r.vvKey === ahead[0])?.id ?? ahead[0];
+  if (key !== undefined) return replicas.find((r) => r.vvKey === key)?.id ?? key;
   const ids = holders.map((h) => replicas[h]?.id ?? '').sort();
   return ids[0] ?? 'unknown';
 }
@@ -224,8 +235,8 @@ function fixAncestors(ctx: PathContext): void {
       const fileVv = mergedVector(holders.map((i) => ents[i]));
       const dirVv = mergedVector(others.map((i) => ents[i]));
       const clashing: Group = { entry: f.entry, holders };
-      const loserMadeBy = madeBy(fileVv, dirVv, ctx.replicas, holders);
-      const winnerMadeBy = madeBy(dirVv, fileVv, ctx.replicas, others);
+      const loserMadeBy = madeBy(fileVv, [dirVv], ctx.replicas, holders);
+      const winnerMadeBy = madeBy(dirVv, [fileVv], ctx.replicas, others);
       const keptAs = addConflictCopy(a, clashing, loserMadeBy, ctx);
       ctx.conflicts.push({ path: a, loserMadeBy, winnerMadeBy, keptAs, rule: 'keep-both' });
     } else {

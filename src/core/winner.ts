@@ -28,7 +28,8 @@ export function pickWinner<T extends Candidate>(
   return { winner: first, keepLosers: rule.kind === 'keep-both' };
 }
 
-function byPrecedence(a: Candidate, b: Candidate): number {
+/** The total order of pickWinner, first = winner: the same on every host and for any root order. */
+export function byPrecedence(a: Candidate, b: Candidate): number {
   const ad = a.entry.kind === 'dir' ? 1 : 0;
   const bd = b.entry.kind === 'dir' ? 1 : 0;
   if (ad !== bd) return bd - ad;

@@ -276,6 +276,29 @@ const cases: readonly Case[] = [
     conflicts: ['notes.txt loser=A winner=B kept=notes.sync-conflict-20240506-070810-A.txt keep-both'],
   },
   {
+    name: 'three concurrent versions, same mtime: each copy is named by its own maker, in any root order',
+    replicas: {
+      A: [file('y', 'h4', { A: 1 })],
+      B: [file('y', 'h2', { B: 2 })],
+      C: [file('y', 'h3', { B: 1, C: 1 })],
+    },
+    actions: [
+      'A put y.sync-conflict-20240506-070800-B file:h2@B:2 over none from B',
+      'A put y.sync-conflict-20240506-070800-C file:h3@B:1,C:1 over none from C',
+      'A record y file:h4@A:1,B:2,C:1',
+      'B put y file:h4@A:1,B:2,C:1 over none from A',
+      'B put y.sync-conflict-20240506-070800-C file:h3@B:1,C:1 over none from C',
+      'B rename y -> y.sync-conflict-20240506-070800-B file:h2@B:2',
+      'C put y file:h4@A:1,B:2,C:1 over none from A',
+      'C put y.sync-conflict-20240506-070800-B file:h2@B:2 over none from B',
+      'C rename y -> y.sync-conflict-20240506-070800-C file:h3@B:1,C:1',
+    ],
+    conflicts: [
+      'y loser=B winner=A kept=y.sync-conflict-20240506-070800-B keep-both',
+      'y loser=C winner=A kept=y.sync-conflict-20240506-070800-C keep-both',
+    ],
+  },
+  {
     name: 'the losing version held by two replicas is renamed on both (N=4)',
     replicas: {
       A: [file('f.md', 'h1', { A: 2 }, at(10))],
