@@ -1,6 +1,6 @@
 import { systemClock } from '../adapters/system-clock.ts';
 import { FerryError } from '../core/errors.ts';
-import { BUILTIN_IGNORE, baseName } from '../core/path.ts';
+import { baseName } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { openReplicas, type RemoteOptions } from './roots.ts';
 
@@ -34,7 +34,7 @@ export async function status(root: string, remote: RemoteOptions = {}): Promise<
         hint: 'give the path of a folder or file that ferry syncs',
       });
     }
-    const scan = await replica.scan({ ignore: BUILTIN_IGNORE, dryRun: true });
+    const scan = await replica.scan({ ignore: [], dryRun: true });
     const conflicts: OpenConflict[] = [];
     for (const e of scan.entries) {
       if (e.kind === 'tombstone') continue;

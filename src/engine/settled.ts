@@ -15,8 +15,17 @@ import type { ScanResult } from '../ports/replica.ts';
  * are other replica states (paths that were ignored may now take part).
  */
 export function rulesDigest(ignore: readonly string[]): string {
-  return createHash('sha256').update(JSON.stringify(ignore)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([BUILT_IN_RULES, ...ignore]))
+    .digest('hex')
+    .slice(0, 16);
 }
+
+/**
+ * Names what ferry itself leaves out of every scan; change it when that changes, so no token
+ * made under the old exclusions vouches for a state under the new ones (`.ferry` at any depth).
+ */
+const BUILT_IN_RULES = 'builtin:nested-meta';
 
 export function newSettledToken(digest: string): string {
   return `${randomBytes(8).toString('hex')}.${digest}`;

@@ -1,5 +1,4 @@
 import { FerryError } from '../core/errors.ts';
-import { BUILTIN_IGNORE } from '../core/path.ts';
 import type { Action, ConflictRule, Plan, SyncMode } from '../core/plan.ts';
 import { type ReplicaState, reconcile } from '../core/reconcile.ts';
 import type { StatStamp } from '../ports/index-store.ts';
@@ -51,7 +50,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   const opened = await openRoots(replicas, {
     dryRun: opts.dryRun,
     durable: opts.durable ?? true,
-    warm: [...opts.excludes, ...BUILTIN_IGNORE],
+    warm: opts.excludes,
   });
   const { infos, rekeys } = rewind(opened);
   const ids = infos.map((info, i) => info.replicaId || `new${i}`);
@@ -68,11 +67,7 @@ async function run(replicas: readonly ReplicaPort[], opts: SyncRunOptions): Prom
   });
 
   const ignoreTexts = await Promise.all(eachRoot(replicas, (r) => r.readIgnoreFile()));
-  const ignore = [
-    ...opts.excludes,
-    ...ignoreTexts.flatMap((t) => (t === undefined ? [] : t.split(/\r?\n/))),
-    ...BUILTIN_IGNORE,
-  ];
+  const ignore = [...opts.excludes, ...ignoreTexts.flatMap((t) => (t === undefined ? [] : t.split(/\r?\n/)))];
   const scanOpts = {
     ignore,
     dryRun: opts.dryRun,

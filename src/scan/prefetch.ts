@@ -94,7 +94,7 @@ export async function prefetchTree(input: PrefetchInput): Promise<ScanCache> {
     }
     cache.putDir(rel, items);
     for (const item of items) {
-      if (rel === '' && item.name === META_DIR) continue;
+      if (item.name === META_DIR) continue;
       const child = joinRel(rel, item.name);
       if (item.badName || checkChildName(item.name, child) !== undefined) continue;
       if (

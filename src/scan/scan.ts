@@ -1,6 +1,6 @@
 import type { Entry, FileEntry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
-import { checkChildName, isWithin, joinRel, META_DIR } from '../core/path.ts';
+import { checkChildName, inMetaDir, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
 import { bump, emptyVector, type VersionVector } from '../core/vv.ts';
 import type { DirItem, FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
@@ -100,7 +100,7 @@ class Scanner {
       return;
     }
     for (const item of items) {
-      if (rel === '' && item.name === META_DIR) continue;
+      if (item.name === META_DIR) continue; // at any depth (core/path.ts inMetaDir)
       const child = joinRel(rel, item.name);
       if (item.badName) {
         this.problem(child, 'bad-name', 'name is not valid UTF-8; rename it to sync it');
@@ -258,7 +258,7 @@ class Scanner {
         this.records.set(rel, prev);
         continue;
       }
-      if (this.in_.ignore.ignores(rel, prev.entry.kind === 'dir')) {
+      if (inMetaDir(rel) || this.in_.ignore.ignores(rel, prev.entry.kind === 'dir')) {
         this.changes.push({ path: rel, record: null }); // newly ignored: forget, do not delete
         continue;
       }
