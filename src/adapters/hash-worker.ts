@@ -92,10 +92,12 @@ class HashWorker {
 
   constructor() {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.worker.unref();
     this.worker.on('message', (m: Reply) => this.onReply(m));
     this.worker.on('error', (e: Error) => this.fail(e.message));
     this.worker.on('exit', (code: number) => this.fail(`exited with code ${code}`));
+    // After the listeners: adding a 'message' listener refs the worker again, and a worker that
+    // only ever got an abort (no reply awaited) would then keep the process from ever exiting.
+    this.worker.unref();
   }
 
   open(l: Listener): number {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { offThreadSha256 } from '../../src/adapters/hash-worker.ts';
 import { sha256 } from '../../src/adapters/node-fs.ts';
 import { BackgroundChunkHasher } from '../../src/chunking/background-chunks.ts';
@@ -69,5 +75,30 @@ describe('hashing on the worker thread', () => {
     const b = offThreadSha256({ chunks: false });
     await b.push(Buffer.from('abc'), [], false);
     assert.equal((await b.end(0)).hash, createHash('sha256').update('abc').digest('hex'));
+  });
+
+  it('never keeps the process alive when its only stream was abandoned (a run whose link died)', async (t) => {
+    // Plain node, as ferry runs (the tests' TypeScript loader changes how worker ports are held):
+    // the worker starts for a stream that is aborted before any reply is awaited.
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-hw-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'abandon.ts');
+    const worker = fileURLToPath(new URL('../../src/adapters/hash-worker.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { offThreadSha256 } from ${JSON.stringify(worker)};\n` +
+        'const s = offThreadSha256({ chunks: true });\nsetTimeout(() => s.abort(), 300);\n',
+    );
+    await build({
+      entryPoints: [script],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: join(dir, 'abandon.mjs'),
+      logLevel: 'error',
+    });
+    const r = spawnSync(process.execPath, [join(dir, 'abandon.mjs')], { timeout: 15_000 });
+    assert.equal(r.error, undefined, 'the process did not exit by itself');
+    assert.equal(r.status, 0, String(r.stderr));
   });
 });
