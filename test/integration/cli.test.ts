@@ -168,3 +168,22 @@ test('single-file sync into a folder that does not exist yet creates it, like a 
   assert.equal(fs.readFileSync(f3, 'utf8'), 'set nu\n');
   assert.deepEqual(fs.readdirSync(join(d, 'not', 'yet')), ['.vimrc']);
 });
+
+test('a link that dies before the remote ferry answers is blamed on the right process', async (t) => {
+  const d = scratch(t, 'ssh-blame');
+  const A = join(d, 'A');
+  writeTree(A, { 'a.txt': 'a' });
+  const fake = (name: string, body: string) => {
+    const p = join(d, name);
+    fs.writeFileSync(p, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return p;
+  };
+  const killed = await runFerry(['sync', '-e', fake('ssh-killed', 'kill -KILL $$'), A, 'hosta:/x']);
+  assert.equal(killed.code, 4, out(killed));
+  assert.match(killed.stderr, /the ssh process on this machine was killed by SIGKILL/);
+  // ssh's 255 without a word: its own failure, or a remote command killed by a signal.
+  const silent = await runFerry(['sync', '-e', fake('ssh-255', 'exit 255'), A, 'hosta:/x']);
+  assert.equal(silent.code, 4, out(silent));
+  assert.match(silent.stderr, /ssh to hosta failed, or the remote ferry was stopped before it answered/);
+  assert.equal(fs.existsSync(join(A, '.ferry')), false, 'the local root is untouched');
+});

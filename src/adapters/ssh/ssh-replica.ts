@@ -224,14 +224,25 @@ export class SshReplica implements ReplicaPort {
         { hint: 'check the free space and permissions of ~/.cache/ferry on that host' },
       );
     }
+    // ssh exits 255 for its own failures and also when the remote command dies by a signal, so
+    // without ssh's own words (`said`) it cannot tell which: say both.
     if (exit?.code === 255) {
-      return new FerryError('TRANSPORT', `${this.label}: ssh to ${host} failed${said}`, {
-        hint: `check that \`ssh ${host}\` works from this machine`,
+      const what = said === '' ? ', or the remote ferry was stopped before it answered' : said;
+      return new FerryError('TRANSPORT', `${this.label}: ssh to ${host} failed${what}`, {
+        hint: `check that \`ssh ${host}\` works from this machine; if it does, the remote ferry was killed (or ran out of memory) on ${host}`,
       });
     }
+    if (exit?.signal) {
+      return new FerryError(
+        'TRANSPORT',
+        `${this.label}: the ssh process on this machine was killed by ${exit.signal} before the remote ferry answered${said}`,
+      );
+    }
     if (exit !== undefined) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      return new FerryError('TRANSPORT', `${this.label}: the remote ferry ${how} before answering${said}`);
+      return new FerryError(
+        'TRANSPORT',
+        `${this.label}: the remote ferry exited with code ${exit.code} before answering${said}`,
+      );
     }
     if (e instanceof FerryError) return e;
     return new FerryError('INTERNAL', `internal error (a bug in ferry): ${String(e)}`, { cause: e });
