@@ -81,10 +81,10 @@ describe('confinement with a forced command', () => {
     writeTree(F, { 'f.txt': 'local' });
     writeTree(join(DIR, 'files'), { 'f.txt': 'inside' });
     const before = fingerprint(work.dir);
-    // An existing file: the agent refuses at start (exit 4, as for paths outside DIR). A missing
-    // path: the agent refuses to open it as a file (exit 2).
+    // An existing file: the agent refuses at start (as for paths outside DIR). A missing path:
+    // the agent refuses to open it as a file. Either way bad input: exit 2.
     for (const [target, code] of [
-      [join(DIR, 'files', 'f.txt'), 4],
+      [join(DIR, 'files', 'f.txt'), 2],
       [join(DIR, 'missing', 'f.txt'), 2],
     ] as const) {
       const r = await runFerry(['sync', '-e', ssh, join(F, 'f.txt'), `conf-rw:${target}`]);
@@ -102,7 +102,7 @@ describe('confinement with a forced command', () => {
     fs.symlinkSync(outside, join(DIR, 'link'));
     for (const target of [outside, join(DIR, '..', 'outside', 'x'), join(DIR, 'link', 'x'), '~/x']) {
       const r = await runFerry(['sync', '-e', ssh, A, `conf-rw:${target}`]);
-      assert.equal(r.code, 4, `${target}\n${out(r)}`);
+      assert.equal(r.code, 2, `${target}\n${out(r)}`);
       assert.match(r.stderr, /refused: .* is outside /, out(r));
     }
     assert.deepEqual(fs.readdirSync(outside), [], 'something was written outside DIR');

@@ -238,6 +238,11 @@ export class SshReplica implements ReplicaPort {
         `${this.label}: the ssh process on this machine was killed by ${exit.signal} before the remote ferry answered${said}`,
       );
     }
+    // 2 is ferry's own "usage or bad input" (README): the far side refused this root, e.g. a
+    // forced command (serve --root) asked for a path outside its folder. Bad input here too.
+    if (exit?.code === 2) {
+      return new FerryError('BAD_ROOT', `${this.label}: the remote ferry refused this root${said}`);
+    }
     if (exit !== undefined) {
       return new FerryError(
         'TRANSPORT',
