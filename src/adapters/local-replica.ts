@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { applyBatch } from '../apply/apply-batch.ts';
 import { History } from '../apply/history.ts';
 import { chunkMode, TempFile } from '../apply/temp-file.ts';
-import type { Entry, FileEntry } from '../core/entry.ts';
+import type { Entry } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import { partialHashOf } from '../core/path.ts';
 import type { FileSystem, HasherFactory, StreamHasherFactory } from '../ports/filesystem.ts';
@@ -28,6 +28,7 @@ import { prefetchTree, ScanCache } from '../scan/prefetch.ts';
 import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
 import { fineChunkList } from './fine-lists.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
+import { IndexWriter } from './index-writer.ts';
 import { takeLock } from './lock.ts';
 import { Partials } from './partials.ts';
 import { ReadArenas } from './read-arenas.ts';
@@ -72,12 +73,8 @@ export class LocalReplica implements ReplicaPort {
   private readonly committed = new Set<string>();
   private tempCounter = 0;
   private readonly arenas = new ReadArenas();
-  private appendedSinceCompact = 0;
-  /** Applied changes waiting for one filesystem sync before they may enter the index (I3). */
-  private pending: IndexChange[] = [];
-  /** How many applied changes left `pending` for the index so far (the number of pending[0]). */
-  private recordedCount = 0;
-  private appending: Promise<void> = Promise.resolve();
+  /** What reaches the index, and when (adapters/index-writer.ts). */
+  private index: IndexWriter | undefined;
   private durable = true;
   /** The run's chunk threshold (from scan): received files get chunk lists exactly as scanned ones. */
   private chunkThreshold = DEFAULT_CHUNK_THRESHOLD;
@@ -128,6 +125,10 @@ export class LocalReplica implements ReplicaPort {
     if (!opts.readOnly) this.release = takeLock(`${meta}/lock`, this.label);
     const store = openLogIndexStore(`${meta}/index`);
     this.store = store;
+    this.index = new IndexWriter(store, {
+      sync: () => this.deps.fs.syncFilesystem(this.layout.root),
+      durable: () => this.durable,
+    });
     const snap = await store.load();
     let fresh = false;
     if (marker === undefined) {
@@ -289,7 +290,7 @@ export class LocalReplica implements ReplicaPort {
     // Now, before the run may send any of these versions to a peer: a counter bumped here must be
     // in the index before another replica can hold it, or the next scan would give it to another
     // version (so a run refused later, e.g. for mass delete, still keeps what its scan saw).
-    if (!opts.dryRun && this.store) await this.persist(out.changes);
+    if (!opts.dryRun) await this.index?.persist(out.changes);
     // The index was loaded exactly as the converged run `relativeTo` left it (the store drops the
     // token when anything follows it), and records = that state + out.changes; a forgotten path
     // (newly ignored) cannot be said as a change, so such a scan answers in full. A new stat with
@@ -374,7 +375,7 @@ export class LocalReplica implements ReplicaPort {
       newHasher: this.deps.newHasher,
       ...(this.deps.streamHasher ? { streamHasher: this.deps.streamHasher } : {}),
       umask: currentUmask,
-      barrier: () => this.syncAndRecord(),
+      ...(this.index ? { barrier: this.index.syncAndRecord.bind(this.index) } : {}),
       currentRecord: (p: string) => this.records.get(p),
       source: (p: string) => this.sourcePath(p),
       tempName: () => `${tmp.prefix}${process.pid}-${++this.tempCounter}`,
@@ -389,7 +390,7 @@ export class LocalReplica implements ReplicaPort {
   }
 
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
-    await this.announce(ops);
+    await this.index?.announce(ops);
     const { replies, changes } = await applyBatch(this.env(), ops);
     await this.recordApplied(changes);
     ops.forEach((op, i) => {
@@ -436,7 +437,7 @@ export class LocalReplica implements ReplicaPort {
           message: 'a local source piece changed during the run; not applied',
         },
       };
-    await this.announce([s.op]);
+    await this.index?.announce([s.op]);
     const { replies, changes } = await applyBatch({ ...this.env(), staged: { path, tmp: s.tmp } }, [s.op]);
     await this.recordApplied(changes);
     const reply = replies[0] ?? {
@@ -450,7 +451,7 @@ export class LocalReplica implements ReplicaPort {
 
   async finish(opts: FinishOptions): Promise<void> {
     if (opts.dryRun || !this.store || !this.meta) return;
-    await this.flushApplied();
+    await this.index?.flush();
     const peers = { ...this.meta.peers };
     for (const [id, label] of Object.entries(opts.peers))
       if (id !== this.meta.replicaId) peers[id] = { label, lastSync: opts.now };
@@ -465,9 +466,9 @@ export class LocalReplica implements ReplicaPort {
     };
     await this.store.writeMeta(this.meta);
     this.dropCommitted();
-    if (this.appendedSinceCompact > Math.max(20000, this.records.size / 2)) {
+    if (this.index && this.index.appended > Math.max(20000, this.records.size / 2)) {
       await this.store.compact({ meta: this.meta, records: this.records });
-      this.appendedSinceCompact = 0;
+      this.index.appended = 0;
     }
   }
 
@@ -484,12 +485,13 @@ export class LocalReplica implements ReplicaPort {
       // tidied again at the next open
     }
     try {
-      await this.flushApplied();
+      await this.index?.flush();
     } catch {
       // unrecorded changes are found again by the next scan as equal content (I3)
     }
     await this.store?.close();
     this.store = undefined;
+    this.index = undefined;
     this.release?.();
     this.release = undefined;
   }
@@ -499,72 +501,13 @@ export class LocalReplica implements ReplicaPort {
     this.committed.clear();
   }
 
-  /**
-   * Before an apply: hints of what it will write (IndexSnapshot.hints), so that what lands and is
-   * not recorded yet when the run dies is known for what it is by the next scan. Chunk lists stay
-   * out: a hint lends only its vector, and only to the very content it names.
-   */
-  private async announce(ops: readonly ApplyOp[]): Promise<void> {
-    if (!this.store) return;
-    const hints: IndexChange[] = [];
-    for (const op of ops) {
-      if (op.op === 'record') continue;
-      const entry = op.entry.kind === 'file' ? withoutChunks(op.entry) : op.entry;
-      hints.push({ path: op.op === 'rename' ? op.to : op.path, record: { entry } });
-    }
-    await this.store.appendHints(hints);
-  }
-
   /** Applied changes are visible in memory at once and reach the index after the next sync. */
   private async recordApplied(changes: readonly IndexChange[]): Promise<void> {
     for (const c of changes) {
       if (c.record) this.records.set(c.path, c.record);
       else this.records.delete(c.path);
     }
-    this.pending.push(...changes);
-    if (this.pending.length >= 50_000) await this.flushApplied();
-  }
-
-  /** One filesystem sync makes every rename so far durable; only then are they recorded (I3). */
-  private async flushApplied(): Promise<void> {
-    if (this.pending.length === 0 || !this.store) return;
-    if (this.durable) await this.syncAndRecord();
-    else await this.recordUpTo(this.recordedCount + this.pending.length);
-  }
-
-  /**
-   * The sync every batch makes before its renames (apply/apply-batch.ts barrier) also makes the
-   * renames of the batches applied before it durable: those changes enter the index right away,
-   * not at the end of the run. So a run killed midway leaves at most the last batch or two
-   * unrecorded, which the next scan would otherwise take for edits made on this root.
-   */
-  private async syncAndRecord(): Promise<void> {
-    const upTo = this.recordedCount + this.pending.length; // applied before the sync started
-    await this.deps.fs.syncFilesystem(this.layout.root);
-    await this.recordUpTo(upTo);
-  }
-
-  /** Moves applied changes up to number `upTo` from pending into the index, in order. */
-  private async recordUpTo(upTo: number): Promise<void> {
-    const n = upTo - this.recordedCount;
-    if (n <= 0 || !this.store) return;
-    const ready = this.pending.splice(0, n);
-    this.recordedCount += ready.length;
-    await this.persist(ready);
-  }
-
-  /**
-   * Appends to the index; the changes describe durable state and are in `records` already.
-   * Appends run one after the other in call order, so the log keeps the order of the changes.
-   */
-  private persist(changes: readonly IndexChange[]): Promise<void> {
-    const run = this.appending.then(async () => {
-      if (changes.length === 0 || !this.store) return;
-      await this.store.append(changes);
-      this.appendedSinceCompact += changes.length;
-    });
-    this.appending = run.catch(() => {});
-    return run;
+    await this.index?.applied(changes);
   }
 }
 
@@ -587,11 +530,6 @@ function cleanTemp(place: { dir: string; prefix: string }): void {
   for (const name of fs.readdirSync(place.dir)) {
     if (name.startsWith(place.prefix)) fs.rmSync(`${place.dir}/${name}`, { force: true, recursive: true });
   }
-}
-
-function withoutChunks(e: FileEntry): FileEntry {
-  const { chunks: _listed, ...rest } = e;
-  return rest;
 }
 
 /** A run's own history folder: a run in the same second as the one before gets `-2`, `-3`... */

@@ -1,0 +1,92 @@
+import type { Entry, FileEntry } from '../core/entry.ts';
+import type { IndexChange, IndexStore } from '../ports/index-store.ts';
+import type { ApplyOp } from '../ports/replica.ts';
+
+/** Applied changes are written at the latest when this many wait (one sync, then one append). */
+const MAX_PENDING = 50_000;
+
+/**
+ * What reaches a replica's index, and when (I3: the index lags reality, never leads it).
+ *
+ * - A scan's changes describe the tree as it is: appended at once (`persist`). They must be: a
+ *   counter a scan bumped has to be in the index before any peer can hold that version, or the
+ *   next scan would give the same counter to another version.
+ * - An apply is announced before its files land (`announce`: hints, see IndexSnapshot.hints), and
+ *   its changes (`applied`) wait for a filesystem sync that makes their renames durable. Every
+ *   batch makes one before its own renames (apply/apply-batch.ts barrier), which covers every
+ *   batch applied before it started (`syncAndRecord`), so a run killed midway leaves only its
+ *   last batch or two unrecorded, and those are known again by their hints.
+ * Appends run one after another in call order, so the log keeps the order of the changes.
+ */
+export class IndexWriter {
+  private pending: IndexChange[] = [];
+  /** How many applied changes left `pending` for the index so far (the number of pending[0]). */
+  private recordedCount = 0;
+  private appending: Promise<void> = Promise.resolve();
+  /** Changes appended since the last compaction (the replica compacts when the log grew large). */
+  appended = 0;
+
+  constructor(
+    private readonly store: IndexStore,
+    private readonly io: {
+      /** One filesystem sync of the replica's tree. */
+      readonly sync: () => Promise<void>;
+      /** false (--no-fsync): applied changes are recorded without waiting for a sync. */
+      readonly durable: () => boolean;
+    },
+  ) {}
+
+  persist(changes: readonly IndexChange[]): Promise<void> {
+    const run = this.appending.then(async () => {
+      if (changes.length === 0) return;
+      await this.store.append(changes);
+      this.appended += changes.length;
+    });
+    this.appending = run.catch(() => {});
+    return run;
+  }
+
+  /** Hints for the ops about to be applied. Chunk lists stay out: a hint lends only its vector. */
+  async announce(ops: readonly ApplyOp[]): Promise<void> {
+    const hints: IndexChange[] = [];
+    for (const op of ops) {
+      if (op.op === 'record') continue;
+      const entry: Entry = op.entry.kind === 'file' ? withoutChunks(op.entry) : op.entry;
+      hints.push({ path: op.op === 'rename' ? op.to : op.path, record: { entry } });
+    }
+    await this.store.appendHints(hints);
+  }
+
+  /** Changes an apply made: recorded once a sync has made them durable. */
+  async applied(changes: readonly IndexChange[]): Promise<void> {
+    this.pending.push(...changes);
+    if (this.pending.length >= MAX_PENDING) await this.flush();
+  }
+
+  /** Everything applied so far into the index (one more sync first, unless --no-fsync). */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    if (this.io.durable()) await this.syncAndRecord();
+    else await this.recordUpTo(this.recordedCount + this.pending.length);
+  }
+
+  /** A filesystem sync, then the changes applied before it started go into the index. */
+  async syncAndRecord(): Promise<void> {
+    const upTo = this.recordedCount + this.pending.length;
+    await this.io.sync();
+    await this.recordUpTo(upTo);
+  }
+
+  private async recordUpTo(upTo: number): Promise<void> {
+    const n = upTo - this.recordedCount;
+    if (n <= 0) return;
+    const ready = this.pending.splice(0, n);
+    this.recordedCount += ready.length;
+    await this.persist(ready);
+  }
+}
+
+function withoutChunks(e: FileEntry): FileEntry {
+  const { chunks: _listed, ...rest } = e;
+  return rest;
+}
