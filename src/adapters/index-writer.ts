@@ -1,6 +1,6 @@
 import type { Entry, FileEntry } from '../core/entry.ts';
 import type { IndexChange, IndexStore } from '../ports/index-store.ts';
-import type { ApplyOp } from '../ports/replica.ts';
+import type { ApplyOp, ApplyReply } from '../ports/replica.ts';
 
 /** Applied changes are written at the latest when this many wait (one sync, then one append). */
 const MAX_PENDING = 50_000;
@@ -52,9 +52,27 @@ export class IndexWriter {
     for (const op of ops) {
       if (op.op === 'record') continue;
       const entry: Entry = op.entry.kind === 'file' ? withoutChunks(op.entry) : op.entry;
-      hints.push({ path: op.op === 'rename' ? op.to : op.path, record: { entry } });
+      hints.push({ path: hintPath(op), record: { entry } });
     }
     await this.store.appendHints(hints);
+  }
+
+  /**
+   * Ends the hints of ops that did not apply: left standing, a hint would lend its vector to the
+   * same content written later by hand, as if it were the version the run planned.
+   */
+  async unannounceFailed(ops: readonly ApplyOp[], replies: readonly ApplyReply[]): Promise<void> {
+    const failed = ops.flatMap((op, i) =>
+      op.op !== 'record' && replies[i]?.ok !== true ? [hintPath(op)] : [],
+    );
+    await this.unannounce(failed);
+  }
+
+  /** Ends these hints (a scan used them: they describe a run that is over). */
+  async unannounce(paths: Iterable<string>): Promise<void> {
+    const ended: IndexChange[] = [];
+    for (const path of paths) ended.push({ path, record: null });
+    await this.store.appendHints(ended);
   }
 
   /** Changes an apply made: recorded once a sync has made them durable. */
@@ -85,6 +103,8 @@ export class IndexWriter {
     await this.persist(ready);
   }
 }
+
+const hintPath = (op: Exclude<ApplyOp, { op: 'record' }>): string => (op.op === 'rename' ? op.to : op.path);
 
 function withoutChunks(e: FileEntry): FileEntry {
   const { chunks: _listed, ...rest } = e;

@@ -291,6 +291,11 @@ export class LocalReplica implements ReplicaPort {
     // in the index before another replica can hold it, or the next scan would give it to another
     // version (so a run refused later, e.g. for mass delete, still keeps what its scan saw).
     if (!opts.dryRun) await this.index?.persist(out.changes);
+    // Hints speak of the run before this one: used once, by this scan, then ended.
+    if (!opts.dryRun && this.hints !== undefined) {
+      await this.index?.unannounce(this.hints.keys());
+      this.hints = undefined;
+    }
     // The index was loaded exactly as the converged run `relativeTo` left it (the store drops the
     // token when anything follows it), and records = that state + out.changes; a forgotten path
     // (newly ignored) cannot be said as a change, so such a scan answers in full. A new stat with
@@ -392,6 +397,7 @@ export class LocalReplica implements ReplicaPort {
   async apply(ops: readonly ApplyOp[]): Promise<ApplyReply[]> {
     await this.index?.announce(ops);
     const { replies, changes } = await applyBatch(this.env(), ops);
+    await this.index?.unannounceFailed(ops, replies);
     await this.recordApplied(changes);
     ops.forEach((op, i) => {
       if (op.op === 'write') this.settle(op, replies[i]?.ok === true, usesPartial(op.pieces));
@@ -445,6 +451,7 @@ export class LocalReplica implements ReplicaPort {
       path,
       problem: { path, code: 'write-failed', message: 'no reply' },
     };
+    await this.index?.unannounceFailed([s.op], [reply]);
     this.settle(s.op, reply.ok, s.readPartial);
     return reply;
   }

@@ -163,16 +163,16 @@ async function commitOp(
     case 'write': {
       if (!tmp) return internal();
       const cleared = await clearForReplace(env, op.path, 'file', seen);
-      if (cleared) {
+      if (refused(cleared)) {
         await tmp.discard();
         return cleared;
       }
-      await fs.rename(tmp.tmpPath, abs);
+      await renameOrUnkeep(env, tmp.tmpPath, abs, cleared);
       return done([recordAt(fs, abs, tmp.recorded(op.entry))], tmp.bytes);
     }
     case 'mkdir': {
       const cleared = await clearForReplace(env, op.path, 'dir', seen);
-      if (cleared) return cleared;
+      if (refused(cleared)) return cleared;
       if (seen?.kind !== 'dir') await fs.mkdir(abs, { recursive: false });
       return done([recordAt(fs, abs, op.entry)]);
     }
@@ -180,11 +180,11 @@ async function commitOp(
       const tmpLink = `${env.tmpDir}/${env.tempName()}`;
       await fs.symlink(op.entry.target, tmpLink);
       const cleared = await clearForReplace(env, op.path, 'symlink', seen);
-      if (cleared) {
+      if (refused(cleared)) {
         await fs.unlink(tmpLink);
         return cleared;
       }
-      await fs.rename(tmpLink, abs);
+      await renameOrUnkeep(env, tmpLink, abs, cleared);
       return done([recordAt(fs, abs, op.entry)]);
     }
     case 'delete': {
@@ -213,22 +213,39 @@ async function commitOp(
 }
 
 /**
- * Makes room at a path for a new `kind`: a replaced file is linked into history, a replaced
- * symlink moved there; a directory in the way must already be empty (its children were deleted
- * in an earlier phase) and is removed.
+ * Makes room at a path for a new `kind`: a replaced file is linked into history (returned: the
+ * history path), a replaced symlink moved there; a directory in the way must already be empty
+ * (its children were deleted in an earlier phase) and is removed.
  */
 async function clearForReplace(
   env: ApplyEnv,
   rel: string,
   kind: 'file' | 'dir' | 'symlink',
   st: FsStat | undefined,
-): Promise<Problem | undefined> {
+): Promise<Problem | string | undefined> {
   const abs = `${env.root}/${rel}`;
   if (st === undefined) return undefined;
   if (st.kind === 'dir') return kind === 'dir' ? undefined : removeDir(env.fs, abs, rel);
-  if (st.kind === 'file' && kind !== 'dir') await env.history.keepBeforeReplace(abs, rel);
-  else await env.history.moveIn(abs, rel);
+  if (st.kind === 'file' && kind !== 'dir') return env.history.keepBeforeReplace(abs, rel);
+  await env.history.moveIn(abs, rel);
   return undefined;
+}
+
+const refused = (cleared: Problem | string | undefined): cleared is Problem => typeof cleared === 'object';
+
+/** The replacing rename; if it fails, the file it was to replace is still live: drop its history copy. */
+async function renameOrUnkeep(
+  env: ApplyEnv,
+  from: string,
+  to: string,
+  kept: string | undefined,
+): Promise<void> {
+  try {
+    await env.fs.rename(from, to);
+  } catch (e) {
+    if (kept !== undefined) await env.history.unkeep(kept);
+    throw e;
+  }
 }
 
 async function removeDir(fs: FileSystem, abs: string, rel: string): Promise<Problem | undefined> {

@@ -26,13 +26,27 @@ export class History {
     return target;
   }
 
-  /** Keep a copy of a file that is about to be replaced; falls back to copying without hard links. */
-  async keepBeforeReplace(abs: string, rel: string): Promise<void> {
+  /**
+   * Keep a copy of a file that is about to be replaced; falls back to copying without hard links.
+   * Returns where: if the replace then fails, the caller drops it with `unkeep`, because a hard
+   * link still shares the live file's inode, and edits made to it in place would change history.
+   */
+  async keepBeforeReplace(abs: string, rel: string): Promise<string> {
     const target = await this.place(rel);
     try {
       await this.fs.link(abs, target);
     } catch {
       await this.fs.copyFile(abs, target);
+    }
+    return target;
+  }
+
+  /** Undo a keepBeforeReplace whose replace did not happen (the file is still live, unchanged). */
+  async unkeep(target: string): Promise<void> {
+    try {
+      await this.fs.unlink(target);
+    } catch {
+      // Best effort: a leftover history copy costs space, never data.
     }
   }
 

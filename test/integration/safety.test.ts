@@ -13,7 +13,7 @@ import type { FileSystem } from '../../src/ports/filesystem.ts';
 import type { StatStamp } from '../../src/ports/index-store.ts';
 import type { ApplyOp, WriteOp } from '../../src/ports/replica.ts';
 import { collect, doneSummary, ensureUser, eventsOf, runFerry, spawnFerry } from '../helpers/cli.ts';
-import { syncPorts } from '../helpers/run.ts';
+import { localReplica, syncPorts } from '../helpers/run.ts';
 import {
   fingerprint,
   sha256 as hashOf,
@@ -511,4 +511,52 @@ test('two runs in the same second keep their history apart, even when one kept a
   assert.equal(fs.existsSync(join(B, 'd', 'x')), false);
   const kept = historyContents(B).sort();
   assert.deepEqual(kept, ['a file', 'x v1']);
+});
+
+test('applyBatch: a replace whose rename fails leaves no history link sharing the live file', async (t) => {
+  const root = scratch(t, 'apply-unkeep');
+  fs.writeFileSync(join(root, 'f.txt'), 'live');
+  const failingRename: FileSystem = {
+    ...nodeFileSystem,
+    rename: async (from, to) => {
+      if (to === join(root, 'f.txt'))
+        throw Object.assign(new Error('EPERM: not permitted'), { code: 'EPERM' });
+      return nodeFileSystem.rename(from, to);
+    },
+  };
+  const op = writeOp('f.txt', 'incoming', {
+    kind: 'entry',
+    stat: stampOf(join(root, 'f.txt')),
+    entry: fileEntry('f.txt', 'live'),
+  });
+  const { replies } = await applyBatch(makeEnv(root, failingRename), [op]);
+  assert.equal(replies[0]?.ok, false);
+  assert.equal(fs.readFileSync(join(root, 'f.txt'), 'utf8'), 'live');
+  // An in-place edit of the live file must not be able to change what history says it held.
+  assert.deepEqual(historyFiles(root), {}, 'no history copy of a file that was never replaced');
+});
+
+test('a hint of an apply that failed is ended: the same content written later by hand is an edit here', async (t) => {
+  const d = scratch(t, 'hint-failed');
+  const B = join(d, 'B');
+  writeTree(B, { 'p.txt': 'false' });
+  const first = localReplica(B);
+  await first.open({ create: true, readOnly: false });
+  await first.scan({ ignore: [], dryRun: false });
+  // The run planned 'true' from a peer, but the file is not what it expected (I4): refused.
+  const planned = {
+    ...writeOp('p.txt', 'true', { kind: 'absent' }),
+    entry: { ...fileEntry('p.txt', 'true'), vv: { peer: 7 } },
+  };
+  const [reply] = await first.apply([planned]);
+  assert.equal(reply?.ok, false);
+  await first.close();
+
+  fs.writeFileSync(join(B, 'p.txt'), 'true'); // the user, by hand
+  const again = localReplica(B);
+  await again.open({ create: false, readOnly: false });
+  const scan = await again.scan({ ignore: [], dryRun: false });
+  await again.close();
+  const vv = scan.entries.find((e) => e.path === 'p.txt')?.vv ?? {};
+  assert.equal(vv.peer, undefined, 'the refused apply lends its vector to nothing');
 });
