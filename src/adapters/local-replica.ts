@@ -27,6 +27,7 @@ import { IGNORE_FILE, type IgnoreMatcher, makeIgnore } from '../scan/ignore.ts';
 import { prefetchTree, ScanCache } from '../scan/prefetch.ts';
 import { DEFAULT_CHUNK_THRESHOLD, scanTree } from '../scan/scan.ts';
 import { fineChunkList } from './fine-lists.ts';
+import { readHostGen, writeHostGen } from './host-record.ts';
 import { openLogIndexStore } from './index-store/log-store.ts';
 import { IndexWriter } from './index-writer.ts';
 import { takeLock } from './lock.ts';
@@ -166,8 +167,17 @@ export class LocalReplica implements ReplicaPort {
       ...(this.meta.settled === undefined ? {} : { settled: this.meta.settled }),
       ...(this.meta.vvKey === undefined ? {} : { vvKey: this.meta.vvKey }),
       ...(this.meta.gen === undefined ? {} : { gen: this.meta.gen }),
-      ...(this.meta.knownGens === undefined ? {} : { knownGens: this.meta.knownGens }),
+      ...this.generationsSeen(this.meta),
     };
+  }
+
+  /** What the index says was seen of each replica, with what this host recorded of this one. */
+  private generationsSeen(meta: ReplicaMeta): Pick<OpenInfo, 'knownGens'> {
+    const here = readHostGen(meta.replicaId);
+    const known = meta.knownGens;
+    if (here === undefined || here <= (known?.[meta.replicaId] ?? 0))
+      return known ? { knownGens: known } : {};
+    return { knownGens: { ...known, [meta.replicaId]: here } };
   }
 
   /**
@@ -472,6 +482,7 @@ export class LocalReplica implements ReplicaPort {
       ...(gen === undefined || opts.gens === undefined ? {} : { gen, knownGens: opts.gens }),
     };
     await this.store.writeMeta(this.meta);
+    if (gen !== undefined) writeHostGen(this.meta.replicaId, gen);
     this.dropCommitted();
     if (this.index && this.index.appended > Math.max(20000, this.records.size / 2)) {
       await this.store.compact({ meta: this.meta, records: this.records });

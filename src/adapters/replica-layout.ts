@@ -19,11 +19,20 @@ export interface ReplicaLayout {
   readonly foldersOnly?: boolean;
 }
 
+const stateHome = (): string => process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
+
 /** Where single-file roots keep their replica state ($XDG_STATE_HOME/ferry/files/<hash>). */
 export function stateDirFor(absFile: string): string {
-  const base = process.env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state');
   const key = createHash('sha256').update(absFile).digest('hex').slice(0, 24);
-  return path.join(base, 'ferry', 'files', key);
+  return path.join(stateHome(), 'ferry', 'files', key);
+}
+
+/**
+ * This host's own record of a replica's generation ($XDG_STATE_HOME/ferry/replicas/<id>), kept
+ * outside the root: a root restored from a backup, .ferry and all, does not restore it.
+ */
+export function hostRecordFor(replicaId: string): string {
+  return path.join(stateHome(), 'ferry', 'replicas', replicaId);
 }
 
 export function folderLayout(absDir: string): ReplicaLayout {

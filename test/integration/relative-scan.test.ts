@@ -87,6 +87,11 @@ describe('relative scans', () => {
 
   test('relative and full scans make the same runs (random edits on three replicas)', async (t) => {
     const d = scratch(t, 'relative-same');
+    const stateHome = process.env.XDG_STATE_HOME;
+    t.after(() => {
+      if (stateHome === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = stateHome;
+    });
     const names = ['A', 'B', 'C'];
     const roots = (v: string) => names.map((n) => join(d, v, n));
     for (const root of roots('rel')) fs.mkdirSync(root, { recursive: true });
@@ -117,6 +122,9 @@ describe('relative scans', () => {
       for (const v of ['rel', 'full']) {
         for (const e of edits) edit(roots(v)[e.root] as string, e, round);
         const ports = roots(v).map((r) => new Watched(r, v === 'full'));
+        // The two sets are copies with the same replica ids: each set is its own host here, or
+        // each would take the other's runs for a later state of itself (engine/generations.ts).
+        process.env.XDG_STATE_HOME = join(d, `state-${v}`);
         summaries.push(await syncPorts(ports));
         if (v === 'rel' && ports.some((p) => p.answered?.relativeTo)) relativeRuns++;
       }

@@ -77,3 +77,38 @@ test('a copy of a root, .ferry and all, synced elsewhere: the original is caught
   assert.ok(texts.includes('edit in the copy'));
   assert.ok(texts.includes('edit in the original'));
 });
+
+test('a restored root that first meets a peer which never saw its later state is still caught, by its own host', async (t) => {
+  const d = scratch(t, 'rewind-host');
+  const env = { XDG_STATE_HOME: join(d, 'state') };
+  const sync = async (...roots: string[]) => runFerry(['sync', '--json', ...roots], { env });
+  const [A, B, C, backup] = [join(d, 'A'), join(d, 'B'), join(d, 'C'), join(d, 'B.bak')];
+  writeTree(A, { p: 'O' });
+  assert.equal((await sync(A, B)).code, 0);
+  fs.cpSync(B, backup, { recursive: true, preserveTimestamps: true });
+  fs.writeFileSync(join(B, 'p'), 'Y1 from B');
+  assert.equal((await sync(A, B)).code, 0);
+  fs.writeFileSync(join(A, 'p'), 'Z from A');
+  assert.equal((await sync(A, B)).code, 0);
+
+  fs.rmSync(B, { recursive: true });
+  fs.renameSync(backup, B);
+  fs.writeFileSync(join(B, 'p'), 'Y2 from B, after the restore');
+  const withC = await sync(B, C); // C never saw B's later state
+  assert.equal(withC.code, 0, out(withC));
+  const roots = (eventsOf(withC.stdout, 'start')[0] as { roots: { rewound?: boolean }[] }).roots;
+  assert.deepEqual(
+    roots.map((x) => x.rewound === true),
+    [true, false],
+    'B is caught at its first run',
+  );
+  assert.equal((await sync(B, C)).code, 0);
+
+  const r = await sync(A, B);
+  assert.equal(r.code, 1, `Y2 meets Z as a conflict\n${out(r)}`);
+  for (const root of [A, B]) {
+    const texts = Object.values(readTree(root));
+    assert.ok(texts.includes('Y2 from B, after the restore'), `${root} keeps B's edit`);
+    assert.ok(texts.includes('Z from A'), `${root} keeps A's`);
+  }
+});
