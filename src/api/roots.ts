@@ -69,6 +69,20 @@ function canonicalPath(p: string): string {
   }
 }
 
+/** A root that is a symlink to nothing cannot be created through (mkdir would fail inside it). */
+function refuseDanglingLink(p: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return;
+  }
+  if (!st.isSymbolicLink() || fs.existsSync(p)) return;
+  throw new FerryError('BAD_ROOT', `${p} is a symbolic link to ${fs.readlinkSync(p)}, which does not exist`, {
+    hint: 'create the folder it points to, or give the folder itself as the root',
+  });
+}
+
 function isFile(p: string): boolean {
   try {
     return fs.statSync(p).isFile();
@@ -130,6 +144,7 @@ export function openReplicas(
   const local = roots.flatMap((r, i) => (r.kind === 'local' ? [{ path: r.path, i }] : []));
   const paths = local.map((r) => r.path);
   // Compared as the filesystem resolves them: a symlinked path to a root is that root.
+  for (const p of paths) refuseDanglingLink(p);
   const real = paths.map(canonicalPath);
   const dupAt = real.findIndex((p, i) => real.indexOf(p) !== i);
   if (dupAt >= 0) {

@@ -45,6 +45,7 @@ test('bad command lines exit 2 with a message and create nothing', async (t) => 
   writeTree(A, { 'a.txt': 'a', sub: { 'x.txt': 'x' } });
   fs.writeFileSync(join(d, 'plain-file'), 'i am a file');
   fs.symlinkSync(A, join(d, 'link-to-A'));
+  fs.symlinkSync(join(A, 'not-yet'), join(d, 'dangling'));
   const cases: { args: string[]; msg: RegExp }[] = [
     { args: ['--bogus'], msg: /unknown option/ },
     { args: ['sync', '--bogus', A, B], msg: /unknown option '--bogus'/ },
@@ -60,6 +61,7 @@ test('bad command lines exit 2 with a message and create nothing', async (t) => 
     { args: ['sync', A, join(d, 'link-to-A')], msg: /are the same folder/ },
     { args: ['sync', join(d, 'link-to-A'), join(A, 'sub')], msg: /must not nest/ },
     { args: ['sync', join(d, 'link-to-A', 'sub', 'new'), A], msg: /must not nest/ },
+    { args: ['sync', A, join(d, 'dangling')], msg: /symbolic link to .*not-yet, which does not exist/ },
     // Remote roots are supported now; a host name ssh could misread is still refused.
     { args: ['sync', A, 'bad host:/data'], msg: /not a valid host name/ },
     { args: ['sync', join(d, 'plain-file'), A], msg: /same file name|folder/ },
