@@ -8,9 +8,9 @@ const MAX_PENDING = 50_000;
 /**
  * What reaches a replica's index, and when (I3: the index lags reality, never leads it).
  *
- * - A scan's changes describe the tree as it is: appended at once (`persist`). They must be: a
- *   counter a scan bumped has to be in the index before any peer can hold that version, or the
- *   next scan would give the same counter to another version.
+ * - A scan's changes describe the tree as it is: appended and synced at once (`persist`). They
+ *   must be: a counter a scan bumped has to be durable in the index before any peer can hold that
+ *   version, or the next scan would give the same counter to another version.
  * - An apply is announced before its files land (`announce`: hints, see IndexSnapshot.hints), and
  *   its changes (`applied`) wait for a filesystem sync that makes their renames durable. Every
  *   batch makes one before its own renames (apply/apply-batch.ts barrier), which covers every
@@ -36,10 +36,10 @@ export class IndexWriter {
     },
   ) {}
 
-  persist(changes: readonly IndexChange[]): Promise<void> {
+  persist(changes: readonly IndexChange[], durable = true): Promise<void> {
     const run = this.appending.then(async () => {
       if (changes.length === 0) return;
-      await this.store.append(changes);
+      await this.store.append(changes, { durable });
       this.appended += changes.length;
     });
     this.appending = run.catch(() => {});
@@ -100,7 +100,9 @@ export class IndexWriter {
     if (n <= 0) return;
     const ready = this.pending.splice(0, n);
     this.recordedCount += ready.length;
-    await this.persist(ready);
+    // No sync of its own: lost in a power cut, these only make the index lag (I3), and the next
+    // synced write (a scan's changes, the run's metadata at finish) covers them. A kill -9 keeps them.
+    await this.persist(ready, false);
   }
 }
 

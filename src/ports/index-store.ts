@@ -68,7 +68,11 @@ export interface IndexChange {
  */
 export interface IndexStore {
   load(): Promise<IndexSnapshot | undefined>;
-  append(changes: readonly IndexChange[]): Promise<void>;
+  /**
+   * `durable: false` skips the sync of the append itself: for changes whose loss in a power cut
+   * only makes the index lag (I3), never ahead; the next synced write covers them anyway.
+   */
+  append(changes: readonly IndexChange[], opts?: { readonly durable?: boolean }): Promise<void>;
   /** Hints (IndexSnapshot.hints) for changes about to be applied; not synced (a lost hint costs nothing). */
   appendHints(changes: readonly IndexChange[]): Promise<void>;
   writeMeta(meta: ReplicaMeta): Promise<void>;

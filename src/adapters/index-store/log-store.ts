@@ -284,10 +284,10 @@ export class LogIndexStore implements IndexStore {
     this.#logEnd = (this.#logEnd ?? 0) + written;
   }
 
-  append(changes: readonly IndexChange[]): Promise<void> {
+  append(changes: readonly IndexChange[], opts: { readonly durable?: boolean } = {}): Promise<void> {
     return this.#serial(async () => {
       if (changes.length === 0) return;
-      await this.#appendFrames(changeFrames(changes));
+      await this.#appendFrames(changeFrames(changes), opts.durable ?? true);
     });
   }
 
