@@ -23,8 +23,7 @@ export function takeLock(lockPath: string, label: string): () => void {
     }
     const holder = readHolder(lockPath);
     if (holder && holder.host === hostname() && !alive(holder.pid)) {
-      fs.rmSync(lockPath, { force: true });
-      continue;
+      if (removeStale(lockPath, holder, me)) continue;
     }
     throw new FerryError(
       'LOCKED',
@@ -35,6 +34,35 @@ export function takeLock(lockPath: string, label: string): () => void {
     );
   }
   throw new FerryError('LOCKED', `could not take the lock ${lockPath}`);
+}
+
+/**
+ * Removes a stale lock, one taker at a time. Without the guard, two ferries started together
+ * could both see the dead holder, and the second could remove the lock the first had just
+ * created: both would then run. With it, the taker re-reads the lock under the guard and removes
+ * it only if it still names the dead holder. True: try to take the lock again; false: another
+ * ferry is taking it over right now.
+ */
+function removeStale(lockPath: string, stale: { pid: number; host: string }, me: string): boolean {
+  const guard = `${lockPath}.takeover`;
+  try {
+    fs.writeFileSync(guard, me, { flag: 'wx', mode: 0o644 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // A guard left by a taker that died in those few microseconds is stale itself: remove it
+    // and let the caller try again.
+    const taker = readHolder(guard);
+    if (!taker || taker.host !== hostname() || alive(taker.pid)) return false;
+    fs.rmSync(guard, { force: true });
+    return true;
+  }
+  try {
+    const now = readHolder(lockPath);
+    if (now?.pid === stale.pid && now.host === stale.host) fs.rmSync(lockPath, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(guard, { force: true });
+  }
 }
 
 function readHolder(p: string): { pid: number; host: string } | undefined {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { LocalReplica } from '../../src/adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
 import { type ApplyEnv, applyBatch } from '../../src/apply/apply-batch.ts';
@@ -237,6 +238,21 @@ test('a lock held by a live process refuses the run; a stale lock (dead pid) is 
   assert.equal(r3.code, 0, out(r3));
   assert.equal(fs.readFileSync(join(B, 'new.txt'), 'utf8'), 'new');
   assert.equal(fs.existsSync(lockPath(B)), false, 'the taken-over lock is released at the end');
+
+  // Taking over goes through a guard file, one taker at a time: a live taker's guard means
+  // another ferry is taking the lock right now; a dead taker's guard is stale and cleared.
+  fs.writeFileSync(join(A, 'newer.txt'), 'newer');
+  fs.writeFileSync(lockPath(B), `${dead.pid} ${hostname()}\n`);
+  fs.writeFileSync(`${lockPath(B)}.takeover`, `${process.pid} ${hostname()}\n`);
+  const r4 = await runFerry(['sync', A, B]);
+  assert.equal(r4.code, 3, out(r4));
+  assert.equal(fs.readFileSync(lockPath(B), 'utf8'), `${dead.pid} ${hostname()}\n`, 'left to the live taker');
+  fs.writeFileSync(`${lockPath(B)}.takeover`, `${dead.pid} ${hostname()}\n`);
+  const r5 = await runFerry(['sync', A, B]);
+  assert.equal(r5.code, 0, out(r5));
+  assert.equal(fs.readFileSync(join(B, 'newer.txt'), 'utf8'), 'newer');
+  assert.equal(fs.existsSync(`${lockPath(B)}.takeover`), false);
+  assert.equal(fs.existsSync(lockPath(B)), false);
 });
 
 test('permission errors: an unreadable subtree is a problem (exit 1), never read as a deletion', async (t) => {
@@ -559,4 +575,38 @@ test('a hint of an apply that failed is ended: the same content written later by
   await again.close();
   const vv = scan.entries.find((e) => e.path === 'p.txt')?.vv ?? {};
   assert.equal(vv.peer, undefined, 'the refused apply lends its vector to nothing');
+});
+
+test('ferries racing to take over one stale lock: exactly one of them gets it', async (t) => {
+  const d = scratch(t, 'lock-race');
+  const lock = join(d, 'lock');
+  const release = join(d, 'release');
+  const dead = spawnSync(process.execPath, ['-e', '0']);
+  fs.writeFileSync(lock, `${dead.pid} ${hostname()}\n`);
+  const lockModule = new URL('../../src/adapters/lock.ts', import.meta.url).href;
+  // Each racer reports, then holds what it got until the test has heard from all of them.
+  const racer = [
+    `import { takeLock } from ${JSON.stringify(lockModule)};`,
+    'import { existsSync } from "node:fs";',
+    'let free;',
+    `try { free = takeLock(${JSON.stringify(lock)}, 'root'); console.log('got'); } catch (e) { console.log(e.code); }`,
+    `const wait = setInterval(() => { if (existsSync(${JSON.stringify(release)})) { free?.(); clearInterval(wait); } }, 20);`,
+  ].join('\n');
+  const runs = Array.from({ length: 6 }, () =>
+    spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', racer], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const said = runs.map((c) => collect(c));
+  const lines: string[] = [];
+  for (const c of runs) c.stdout?.on('data', (b: Buffer) => lines.push(...b.toString().trim().split('\n')));
+  await waitFor(() => lines.length >= runs.length, 60_000, 20);
+  fs.writeFileSync(release, '');
+  await Promise.all(said);
+  assert.deepEqual(
+    [...lines].sort(),
+    ['LOCKED', 'LOCKED', 'LOCKED', 'LOCKED', 'LOCKED', 'got'],
+    'one holder, every other one refused',
+  );
 });
