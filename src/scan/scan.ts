@@ -1,4 +1,4 @@
-import type { Entry, FileEntry } from '../core/entry.ts';
+import { type Entry, type FileEntry, sameContent } from '../core/entry.ts';
 import { FerryError } from '../core/errors.ts';
 import { checkChildName, inMetaDir, isWithin, joinRel, META_DIR } from '../core/path.ts';
 import type { Problem } from '../core/problem.ts';
@@ -143,7 +143,7 @@ class Scanner {
           st,
           prev?.entry.kind === 'dir'
             ? prev.entry
-            : { kind: 'dir', path: rel, vv: this.hinted(rel, 'dir') ?? nextVv(prev, this.in_.replicaId) },
+            : this.changed({ kind: 'dir', path: rel, vv: emptyVector }, prev),
         );
         this.walkDir(rel);
         return;
@@ -170,15 +170,11 @@ class Scanner {
       return;
     }
     const same = prev?.entry.kind === 'symlink' && prev.entry.target === target;
-    const hint = this.in_.hints?.get(rel)?.entry;
-    const planned = hint?.kind === 'symlink' && hint.target === target ? hint.vv : undefined;
     this.record(
       rel,
       prev,
       st,
-      same
-        ? prev.entry
-        : { kind: 'symlink', path: rel, vv: planned ?? nextVv(prev, this.in_.replicaId), target },
+      same ? prev.entry : this.changed({ kind: 'symlink', path: rel, vv: emptyVector, target }, prev),
     );
   }
 
@@ -218,27 +214,29 @@ class Scanner {
       this.keepUnseen(rel);
       return;
     }
-    const unchanged = p?.kind === 'file' && p.hash === hashed.hash && p.exec === exec;
-    const hint = this.in_.hints?.get(rel)?.entry;
-    const planned = hint?.kind === 'file' && hint.hash === hashed.hash && hint.exec === exec;
-    const vv = unchanged ? p.vv : planned ? hint.vv : nextVv(prev, this.in_.replicaId);
-    const entry: FileEntry = {
+    const found: FileEntry = {
       kind: 'file',
       path: rel,
-      vv,
+      vv: emptyVector,
       size: hashed.size,
       mtime: st.mtime,
       exec,
       hash: hashed.hash,
       ...(hashed.chunks ? { chunks: hashed.chunks } : {}),
     };
-    this.record(rel, prev, st, entry);
+    const unchanged = p?.kind === 'file' && sameContent(p, found);
+    this.record(rel, prev, st, unchanged ? { ...found, vv: p.vv } : this.changed(found, prev));
   }
 
-  /** The vector an interrupted apply planned for a dir or a deletion at `rel`, if that is what is there. */
-  private hinted(rel: string, kind: 'dir' | 'tombstone'): VersionVector | undefined {
-    const hint = this.in_.hints?.get(rel)?.entry;
-    return hint?.kind === kind ? hint.vv : undefined;
+  /**
+   * `found` (its vector still to be given) differs from what the index held at its path: it gets
+   * the vector an interrupted apply planned, if that apply's hint names exactly this content (as
+   * the apply would have recorded it), else it is a change made here.
+   */
+  private changed<E extends Entry>(found: E, prev: IndexRecord | undefined): E {
+    const hint = this.in_.hints?.get(found.path)?.entry;
+    const vv = hint !== undefined && sameContent(hint, found) ? hint.vv : nextVv(prev, this.in_.replicaId);
+    return { ...found, vv };
   }
 
   private record(rel: string, prev: IndexRecord | undefined, st: FsStat, entry: Entry): void {
@@ -266,8 +264,9 @@ class Scanner {
         this.records.set(rel, prev);
         continue;
       }
-      const vv = this.hinted(rel, 'tombstone') ?? bump(prev.entry.vv, this.in_.replicaId);
-      const rec: IndexRecord = { entry: { kind: 'tombstone', path: rel, vv } };
+      const rec: IndexRecord = {
+        entry: this.changed({ kind: 'tombstone', path: rel, vv: emptyVector }, prev),
+      };
       this.records.set(rel, rec);
       this.changes.push({ path: rel, record: rec });
     }
