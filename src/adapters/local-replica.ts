@@ -187,14 +187,13 @@ export class LocalReplica implements ReplicaPort {
    * counters go on under a new version-vector key: what it holds now is concurrent with every
    * version its peers have, never older, and a file changed meanwhile becomes a conflict (both
    * kept) instead of being overwritten by the last version it synced. No settled token vouches
-   * for such an index (the next run plans in full).
+   * for such an index (the next run plans in full). The same goes for a replica its peers have
+   * seen in a later state (engine/generations.ts), with the key the run chose.
    */
-  private rekeyed(marker: string, known: ReplicaMeta | undefined): ReplicaMeta {
-    if (known === undefined) {
-      return { replicaId: marker, createdAt: this.deps.now(), peers: {}, vvKey: newReplicaId() };
-    }
+  private rekeyed(marker: string, known: ReplicaMeta | undefined, vvKey = newReplicaId()): ReplicaMeta {
+    if (known === undefined) return { replicaId: marker, createdAt: this.deps.now(), peers: {}, vvKey };
     const { settled: _unvouched, ...kept } = known;
-    return { ...kept, vvKey: newReplicaId() };
+    return { ...kept, vvKey };
   }
 
   private fileInfo(): Pick<OpenInfo, 'singleFile' | 'fileName'> {
@@ -269,9 +268,7 @@ export class LocalReplica implements ReplicaPort {
 
   async scan(opts: ScanOptions): Promise<ScanResult> {
     if (opts.rekey !== undefined && this.meta) {
-      // Peers have seen a later state of this replica (engine/generations.ts); see rekeyed().
-      const { settled: _unvouched, ...kept } = this.meta;
-      this.meta = { ...kept, vvKey: opts.rekey };
+      this.meta = this.rekeyed(this.meta.replicaId, this.meta, opts.rekey);
       if (!opts.dryRun && this.store) await this.store.writeMeta(this.meta);
     }
     const replicaId = this.meta?.vvKey ?? (this.meta?.replicaId || 'new');

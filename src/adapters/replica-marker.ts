@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { idFromRandom } from '../core/ids.ts';
 
 /** The marker (`<meta>/id`) names the replica a root holds (I5). */
 export function readMarker(p: string): string | undefined {
@@ -21,9 +22,6 @@ export function writeMarker(p: string, id: string): void {
   fs.renameSync(tmp, p);
 }
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** 8 base32 characters: short enough for conflict-copy names, 40 bits against collisions. */
 export function newReplicaId(): string {
-  return [...randomBytes(8)].map((b) => ALPHABET[b & 31]).join('');
+  return idFromRandom(randomBytes(8));
 }

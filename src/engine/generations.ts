@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { idFromRandom } from '../core/ids.ts';
 import type { OpenInfo } from '../ports/replica.ts';
 
 /**
@@ -67,9 +68,7 @@ function highestSeen(infos: readonly OpenInfo[]): Map<string, number> {
   return seen;
 }
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** A fresh version-vector key for a rewound replica (8 base32 characters, like a replica id). */
+/** A fresh version-vector key for a rewound replica, shaped like a replica id. */
 function newVectorKey(): string {
-  return [...randomBytes(8)].map((b) => ALPHABET[b & 31]).join('');
+  return idFromRandom(randomBytes(8));
 }
