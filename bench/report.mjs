@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { bytesText, describeData, wireText } from './scenarios.mjs';
-import { ferryExtraArgs, REPO, TOOLS } from './tools.mjs';
+import { ferryExtraArgs, isFloor, REPO, TOOLS } from './tools.mjs';
 
 const sh = (cmd, args) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: REPO });
@@ -44,6 +44,7 @@ const mb = (kb) => (kb == null ? '—' : `${Math.round((kb * 1024) / 1e6)} MB`);
 function cellText(c) {
   if (c.status === 'failed') return `failed (exit ${c.code})`;
   if (c.status === 'skipped') return 'skipped';
+  if (c.status === 'none') return '—';
   return c.status === 'mismatch' ? `${secs(c.ms)} MISMATCH` : secs(c.ms);
 }
 
@@ -85,23 +86,33 @@ function targetText(row) {
   if (f.status !== 'ok') return `${goal}: missed (ferry ${f.status})`;
   const why = [];
   const got = [];
+  // What the floor says of the goal: `floor 1.40x rsync: below floor` when even the floor misses it.
+  const reach = [];
+  const floor = row.cells.floor?.status === 'ok' ? row.cells.floor : null;
   if (t.maxRatio) {
     const r = ratio(f, row.cells.rsync);
     if (r == null) return `${goal}: n/a (no rsync time)`;
     if (r > t.maxRatio) why.push(`${r.toFixed(2)}x rsync`);
+    const fr = ratio(floor, row.cells.rsync);
+    if (fr != null)
+      reach.push(`floor ${fr.toFixed(2)}x rsync${fr > t.maxRatio ? ': target below floor' : ''}`);
   }
   if (t.maxRssMB && f.rssKB != null && (f.rssKB * 1024) / 1e6 >= t.maxRssMB) why.push(`RSS ${mb(f.rssKB)}`);
   if (t.minRawPct) {
     if (row.ref?.status !== 'ok') return `${goal}: n/a (no raw cat time)`;
     const pct = (row.ref.ms / f.ms) * 100;
     (pct < t.minRawPct ? why : got).push(`${pct.toFixed(0)}%, ${rate(row.ref.bytes, f.ms)}`);
+    if (floor) {
+      const fp = (row.ref.ms / floor.ms) * 100;
+      reach.push(`floor ${fp.toFixed(0)}%${fp < t.minRawPct ? ': target below floor' : ''}`);
+    }
   }
   if (t.maxWireRatio) {
     const r = wireRatio(f, row.cells.rsync);
     if (r == null) return `${goal}: n/a (no rsync wire bytes)`;
     (r > t.maxWireRatio ? why : got).push(`${r.toFixed(2)}x rsync bytes`);
   }
-  if (why.length) return `${goal}: missed (${why.join(', ')})`;
+  if (why.length) return `${goal}: missed (${[...why, ...reach].join('; ')})`;
   return `${goal}: MET${got.length ? ` (${got.join(', ')})` : ''}`;
 }
 
@@ -112,11 +123,14 @@ function targetText(row) {
 export function renderTable(rows, tools, haveRss) {
   const others = ['rsync', 'unison'].filter((t) => tools.includes(t));
   const hasFerry = tools.includes('ferry');
+  const floorVsRsync = tools.some(isFloor) && tools.includes('rsync');
+  const measured = tools.filter((t) => !isFloor(t));
   const wire = rows.some((r) => r.ssh);
   const head = ['scenario', 'step', 'runs', ...tools];
   if (hasFerry) head.push(...others.map((o) => `ferry/${o}`));
-  if (haveRss) head.push(...tools.map((t) => `RSS ${t}`));
-  if (wire) head.push(...tools.map((t) => `wire ${t}`));
+  if (floorVsRsync) head.push('floor/rsync');
+  if (haveRss) head.push(...measured.map((t) => `RSS ${t}`));
+  if (wire) head.push(...measured.map((t) => `wire ${t}`));
   if (wire && hasFerry && tools.includes('rsync')) head.push('wire ferry/rsync');
   if (hasFerry || wire) head.push('target');
   const body = rows.map((row) => {
@@ -135,8 +149,12 @@ export function renderTable(rows, tools, haveRss) {
           .map((r) => (r == null ? '—' : `${r.toFixed(2)}x`)),
       );
     }
-    if (haveRss) line.push(...tools.map((t) => mb(row.cells[t].rssKB)));
-    if (wire) line.push(...tools.map((t) => bytesText(wireTotal(row.cells[t]))));
+    if (floorVsRsync) {
+      const r = ratio(row.cells.floor, row.cells.rsync);
+      line.push(r == null ? '—' : `${r.toFixed(2)}x`);
+    }
+    if (haveRss) line.push(...measured.map((t) => mb(row.cells[t].rssKB)));
+    if (wire) line.push(...measured.map((t) => bytesText(wireTotal(row.cells[t]))));
     if (wire && hasFerry && tools.includes('rsync')) {
       const r = wireRatio(row.cells.ferry, row.cells.rsync);
       line.push(r == null ? '—' : `${r.toFixed(2)}x`);
@@ -174,6 +192,12 @@ export const LEGEND = [
   '  exited 0 but the destination differs from the source (paths + SHA-256 of bytes, `.ferry/` excluded);',
   '  ferry is checked after every run, rsync and unison once at the end of each scenario.',
   '- **ferry/rsync, ferry/unison**: ferry time divided by the other tool time (below 1.00x = ferry faster).',
+  '- **floor**: not a sync tool but the least work a straightforward tool written in Node does for the',
+  '  step, timed in the same rotation (bench/floors/, see bench/README.md: a walk that reads and SHA-256s',
+  '  every file and writes it by temp file and rename, without fsync, index, history or re-stat; an lstat',
+  '  of every path of both roots; one SHA-256 pass over the big file; over ssh the same with the far side',
+  '  run by a Node started through one ssh login; `—` where none is defined). **floor/rsync** above a',
+  '  target: the target column says `target below floor`.',
   '- **RSS tool**: peak resident memory (largest of the runs) from `/usr/bin/time -f %M`: the largest',
   '  single process of the tool (for local rsync, its biggest of sender/receiver/generator; over ssh, local',
   '  processes only: the far side runs under sshd).',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ferry vs rsync vs unison, same data, one run: local-to-local and over a loopback sshd.
 // `npm run bench` builds ferry and runs this.
-//   node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry]
+//   node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry,floor]
 //                      [--no-write | --out FILE] [--keep] [--timeout SECONDS]
 // Prints tables of wall times, ratios, peak RSS (and wire bytes over ssh); writes bench/RESULTS.md unless
 // --no-write. Needs rsync and unison on PATH (apt: rsync unison), for the RSS columns GNU time (apt: time),
@@ -24,7 +24,7 @@ import {
 } from './tools.mjs';
 
 const USAGE =
-  'usage: node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry] [--no-write | --out FILE] [--keep] [--timeout SECONDS]';
+  'usage: node bench/run.mjs [--quick] [--only t10k,t100k,big,ssh-t10k,ssh-big] [--tools rsync,unison,ferry,floor] [--no-write | --out FILE] [--keep] [--timeout SECONDS]';
 
 let opts;
 try {
@@ -32,7 +32,7 @@ try {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
-      tools: { type: 'string', default: 'rsync,unison,ferry' },
+      tools: { type: 'string', default: 'rsync,unison,ferry,floor' },
       'no-write': { type: 'boolean', default: false },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },

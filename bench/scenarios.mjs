@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ensureFerryAgent, rawCatCommand, readWire } from './ssh.mjs';
-import { median, runTimed, TOOLS } from './tools.mjs';
+import { isFloor, median, runTimed, TOOLS } from './tools.mjs';
 import {
   compareTrees,
   copyTree,
@@ -149,22 +149,39 @@ export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep, ss
       // Rotate the order each run, so no tool always runs right after the same other tool.
       for (const t of [...tools.slice(run % tools.length), ...tools.slice(0, run % tools.length)]) {
         if (!alive.has(t)) continue;
-        if (spec.step === 'initial') state[t] = fresh(t, run + 1);
-        const st = state[t];
-        prepare(t, spec.step, st, run);
-        const r = await once(t, st, { timeoutMs, remote });
+        const step = { remote, step: spec.step, big: Boolean(sc.big) };
+        let st;
+        if (isFloor(t) && spec.step !== 'initial') {
+          // A floor after the initial copy only reads (lstat, hash): it times the trees of a tool that
+          // has them, unedited (reading an edited file costs the same), and changes nothing there.
+          st = state[t] ?? state[tools.find((o) => state[o] && !isFloor(o))];
+          if (!st || commandFor(t, st, step) === null) continue;
+        } else {
+          if (spec.step === 'initial') {
+            if (commandFor(t, fresh(t, run + 1), step) === null) continue; // no floor for this step
+            state[t] = fresh(t, run + 1);
+          }
+          st = state[t];
+          prepare(t, spec.step, st, run);
+        }
+        const r = await once(t, st, { timeoutMs, ...step });
         log(`${sc.id} ${spec.step} ${run + 1}/${spec.runs} ${t}: ${brief(r)}`);
         results[t].push(r);
       }
     }
-    const cells = Object.fromEntries(tools.map((t) => [t, alive.has(t) ? aggregate(results[t]) : skipped()]));
+    const cells = Object.fromEntries(
+      tools.map((t) => [
+        t,
+        !alive.has(t) ? skipped() : results[t].length ? aggregate(results[t]) : noFloor(),
+      ]),
+    );
     for (const t of tools) cells[t].runsMs = results[t].map((r) => (r.code === 0 ? r.ms : null));
     for (const t of tools) if (spec.step === 'initial' && cells[t].status === 'failed') alive.delete(t);
     if (spec.wire && remote) {
       // One more run per tool, untimed, through the counting wrapper (it costs a Node start and a copy
       // of every byte, so it stays out of the timed runs). Same kind of change as the timed runs.
       for (const t of tools) {
-        if (!alive.has(t) || cells[t].status !== 'ok') continue;
+        if (!alive.has(t) || cells[t].status !== 'ok' || isFloor(t)) continue;
         const st = spec.step === 'initial' ? fresh(t, 'wire') : state[t];
         prepare(t, spec.step, st, spec.runs);
         const countFile = join(st.base, `wire-${spec.step.replace(/\W+/g, '_')}.txt`);
@@ -194,7 +211,7 @@ export async function runScenario(sc, { tools, workDir, log, timeoutMs, keep, ss
   // Sanity check of the harness itself: the other tools' final trees must match their sources too.
   const last = rows[rows.length - 1];
   for (const t of tools) {
-    if (t === 'ferry' || !alive.has(t) || last.cells[t].status !== 'ok') continue;
+    if (t === 'ferry' || isFloor(t) || !alive.has(t) || last.cells[t].status !== 'ok') continue;
     const why = compareTrees(state[t].src, state[t].dst);
     if (why) Object.assign(last.cells[t], { status: 'mismatch', detail: why });
   }
@@ -237,15 +254,12 @@ async function rawReference(sc, spec, { file, root, remote, timeoutMs, log }) {
   return { status: 'ok', ms: median(rs.map((r) => r.ms)), bytes: fs.statSync(file).size, runsMs };
 }
 
-async function once(tool, st, { timeoutMs, remote, countFile }) {
-  if (tool === 'ferry' && remote) {
-    const err = ensureFerryAgent(remote);
-    if (err) return { ms: null, code: 'warm-up', rssKB: null, stderr: err, timedOut: false, mismatch: null };
-  }
-  // Flush dirty pages from setup (cp, rm, edits) and earlier runs, so no run pays for another's writeback.
-  spawnSync('sync');
+/** The command line `tool` runs for one step on state `st`; null when it has none (a floor). */
+function commandFor(tool, st, { remote, countFile, step, big }) {
   const dst = remote ? { host: remote.host, path: st.dst } : { path: st.dst };
   const ctx = {
+    step,
+    big,
     unisonDir: st.unisonDir,
     ...(remote
       ? {
@@ -255,7 +269,17 @@ async function once(tool, st, { timeoutMs, remote, countFile }) {
         }
       : {}),
   };
-  const cmd = TOOLS[tool].command({ path: st.src }, dst, ctx);
+  return TOOLS[tool].command({ path: st.src }, dst, ctx);
+}
+
+async function once(tool, st, { timeoutMs, remote, countFile, step, big }) {
+  if (tool === 'ferry' && remote) {
+    const err = ensureFerryAgent(remote);
+    if (err) return { ms: null, code: 'warm-up', rssKB: null, stderr: err, timedOut: false, mismatch: null };
+  }
+  // Flush dirty pages from setup (cp, rm, edits) and earlier runs, so no run pays for another's writeback.
+  spawnSync('sync');
+  const cmd = commandFor(tool, st, { remote, countFile, step, big });
   if (countFile) {
     fs.rmSync(countFile, { force: true });
     cmd.env = { ...cmd.env, SSH_COUNT_FILE: countFile };
@@ -289,6 +313,10 @@ function brief(r) {
 
 function skipped() {
   return { status: 'skipped', ms: null, rssKB: null, detail: 'initial copy failed' };
+}
+
+function noFloor() {
+  return { status: 'none', ms: null, rssKB: null, detail: 'no floor defined for this step' };
 }
 
 /** Median wall time and largest peak RSS over the runs; any failure or mismatch marks the cell. */

@@ -30,6 +30,7 @@ export function snapshotFerry(workDir) {
 export const fileHash = (path) =>
   fs.existsSync(path) ? createHash('sha256').update(fs.readFileSync(path)).digest('hex') : null;
 const TIME = '/usr/bin/time';
+const FLOORS = join(REPO, 'bench', 'floors');
 
 const rsyncRoot = (l) => (l.host ? `${l.host}:${l.path}/` : `${l.path}/`);
 const unisonRoot = (l) => (l.host ? `ssh://${l.host}/${l.path}` : l.path);
@@ -111,7 +112,32 @@ export const TOOLS = {
       ],
     }),
   },
+  // Not a sync tool: the least work a straightforward tool written in Node has to do for the step
+  // (bench/floors/*.mjs say what each leaves out). A target under the floor is marked `below floor`.
+  // ctx.step names the step; null means no floor is defined for it (the run is skipped).
+  floor: {
+    apt: null,
+    version: () => 'bench/floors/*.mjs on this node',
+    command: (src, dst, ctx) => {
+      const script = (name, ...args) => ({ cmd: process.execPath, args: [join(FLOORS, name), ...args] });
+      const changed = ctx.step !== 'initial';
+      if (!remote(src, dst)) {
+        // A big file's floor is its one SHA-256 pass: reading and writing could overlap with it.
+        if (ctx.big) return script('hash.mjs', join(src.path, 'big.bin'));
+        return changed ? script('stat.mjs', src.path, dst.path) : script('copy.mjs', src.path, dst.path);
+      }
+      const ssh = [ctx.ssh.program, ...ctx.ssh.args, '--'];
+      if (changed && !ctx.step.startsWith('insert'))
+        return script('ssh-stat.mjs', ...ssh, src.path, dst.host, dst.path);
+      if (!changed && ctx.big) return script('ssh-send.mjs', ...ssh, join(src.path, 'big.bin'), dst.host);
+      if (!changed) return script('ssh-copy.mjs', ...ssh, src.path, dst.host, dst.path);
+      return null;
+    },
+  },
 };
+
+/** Tools that are not compared against (their rows carry no RSS, wire bytes or tree checks). */
+export const isFloor = (t) => t === 'floor';
 
 function firstLine(cmd, args) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
@@ -190,6 +216,6 @@ export function median(xs) {
 /** Tools whose binary is missing, with the apt package that provides each. */
 export function missingTools(names) {
   return names
-    .filter((n) => n !== 'ferry' && TOOLS[n].version() == null)
+    .filter((n) => n !== 'ferry' && !isFloor(n) && TOOLS[n].version() == null)
     .map((n) => ({ name: n, apt: TOOLS[n].apt }));
 }
