@@ -7,17 +7,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LocalReplica } from '../../src/adapters/local-replica.ts';
 import { nodeFileSystem, sha256 } from '../../src/adapters/node-fs.ts';
-import { type ApplyEnv, applyBatch } from '../../src/apply/apply-batch.ts';
-import { History } from '../../src/apply/history.ts';
-import type { FileEntry } from '../../src/core/entry.ts';
+import { applyBatch } from '../../src/apply/apply-batch.ts';
 import type { FileSystem } from '../../src/ports/filesystem.ts';
-import type { StatStamp } from '../../src/ports/index-store.ts';
-import type { ApplyOp, WriteOp } from '../../src/ports/replica.ts';
+import type { ApplyOp } from '../../src/ports/replica.ts';
+import { fileEntry, makeEnv, stampOf, writeOp } from '../helpers/apply.ts';
 import { collect, doneSummary, ensureUser, eventsOf, runFerry, spawnFerry } from '../helpers/cli.ts';
 import { localReplica, syncPorts } from '../helpers/run.ts';
 import {
   fingerprint,
-  sha256 as hashOf,
   historyContents,
   historyFiles,
   readTree,
@@ -328,50 +325,6 @@ function chownTree(p: string, uid: number, gid: number): void {
 }
 
 // ---- I4 at the apply level: a target changed between scan and apply is left alone ----
-
-function stampOf(p: string): StatStamp {
-  const st = fs.lstatSync(p);
-  return { size: st.size, mtime: st.mtimeMs, ctime: st.ctimeMs, ino: st.ino };
-}
-
-function fileEntry(path: string, content: string, mtime = Date.UTC(2020, 0, 1)): FileEntry {
-  return {
-    kind: 'file',
-    path,
-    vv: { scanner: 1 },
-    size: Buffer.byteLength(content),
-    mtime,
-    exec: false,
-    hash: hashOf(content),
-  };
-}
-
-function makeEnv(root: string, fsys: FileSystem = nodeFileSystem): ApplyEnv {
-  const meta = join(root, '.ferry');
-  fs.mkdirSync(join(meta, 'tmp'), { recursive: true });
-  let n = 0;
-  return {
-    fs: fsys,
-    root,
-    tmpDir: join(meta, 'tmp'),
-    durable: true,
-    history: new History(fsys, join(meta, 'history', 'run')),
-    newHasher: sha256,
-    umask: 0o022,
-    currentRecord: () => undefined,
-    tempName: () => `t${++n}`,
-  };
-}
-
-function writeOp(path: string, content: string, expect: WriteOp['expect']): WriteOp {
-  return {
-    op: 'write',
-    path,
-    entry: fileEntry(path, content),
-    expect,
-    pieces: [{ kind: 'data', data: Buffer.from(content) }],
-  };
-}
 
 test('applyBatch: a write whose target no longer matches the scan is skipped (changed-during-sync)', async (t) => {
   const root = scratch(t, 'apply-write');
