@@ -4,8 +4,9 @@ import type { FileSystem, FsStat, HasherFactory, StreamHasherFactory } from '../
 import { FsError } from '../ports/filesystem.ts';
 import type { IndexChange, IndexRecord } from '../ports/index-store.ts';
 import type { ApplyOp, ApplyReply, WriteOp } from '../ports/replica.ts';
-import { AncestorGuard, checkExpect, isProblem } from './guard.ts';
+import { AncestorGuard, changed, checkExpect, isProblem } from './guard.ts';
 import type { History } from './history.ts';
+import { keptAsSeen, placeNew, putBack } from './place.ts';
 import { chunkMode, type SourceResolver, TempFile, treeSource, withOwnChunks } from './temp-file.ts';
 
 export interface ApplyEnv {
@@ -151,13 +152,18 @@ async function commitOp(
     const entry = withOwnChunks(op.entry, prev?.entry);
     return done([{ path: op.path, record: stat ? { entry, stat } : { entry } }]);
   }
-  const checked = guard.check(op.path) ?? checkExpect(fs, abs, op.path, op.expect, env.currentRecord);
+  // A new file needs no stat first: placeNew's hard link refuses a path that is taken (I4), and
+  // with no window. Acting on the check's own stat otherwise: re-stat-ing here would not close the
+  // window before the rename any further, and costs a syscall per file.
+  const checked =
+    guard.check(op.path) ??
+    (op.op === 'write' && op.expect.kind === 'absent'
+      ? { seen: undefined }
+      : checkExpect(fs, abs, op.path, op.expect, env.currentRecord));
   if (isProblem(checked)) {
     await tmp?.discard();
     return checked;
   }
-  // Acting on the check's own stat: re-stat-ing here would not close the window before the rename
-  // any further, and costs a syscall per file.
   const seen = checked.seen;
   switch (op.op) {
     case 'write': {
@@ -167,7 +173,14 @@ async function commitOp(
         await tmp.discard();
         return cleared;
       }
-      await renameOrUnkeep(env, tmp.tmpPath, abs, cleared);
+      if (cleared !== undefined) await renameOrUnkeep(env, tmp.tmpPath, abs, cleared);
+      else {
+        const taken = await placeNew(fs, tmp.tmpPath, abs, op.path);
+        if (taken) {
+          await tmp.discard();
+          return taken;
+        }
+      }
       return done([recordAt(fs, abs, tmp.recorded(op.entry))], tmp.bytes);
     }
     case 'mkdir': {
@@ -192,7 +205,10 @@ async function commitOp(
         const p = await removeDir(fs, abs, op.path);
         if (p) return p;
         guard.forget(op.path);
-      } else if (seen) await env.history.moveIn(abs, op.path);
+      } else if (seen) {
+        const moved = await moveAside(env, op.path, seen);
+        if (moved) return moved;
+      }
       return done([{ path: op.path, record: { entry: op.entry } }]);
     }
     case 'rename': {
@@ -215,7 +231,8 @@ async function commitOp(
 /**
  * Makes room at a path for a new `kind`: a replaced file is linked into history (returned: the
  * history path), a replaced symlink moved there; a directory in the way must already be empty
- * (its children were deleted in an earlier phase) and is removed.
+ * (its children were deleted in an earlier phase) and is removed. What went to history is checked
+ * to be what the I4 check saw: a save in between is left live and refused as changed.
  */
 async function clearForReplace(
   env: ApplyEnv,
@@ -226,9 +243,22 @@ async function clearForReplace(
   const abs = `${env.root}/${rel}`;
   if (st === undefined) return undefined;
   if (st.kind === 'dir') return kind === 'dir' ? undefined : removeDir(env.fs, abs, rel);
-  if (st.kind === 'file' && kind !== 'dir') return env.history.keepBeforeReplace(abs, rel);
-  await env.history.moveIn(abs, rel);
-  return undefined;
+  if (st.kind === 'file' && kind !== 'dir') {
+    const kept = await env.history.keepBeforeReplace(abs, rel);
+    if (keptAsSeen(env.fs, { kept: kept.path, live: abs, copied: kept.copied }, st)) return kept.path;
+    await env.history.unkeep(kept.path);
+    return changed(rel, 'it was saved again just now');
+  }
+  return moveAside(env, rel, st);
+}
+
+/** Moves a file or symlink into history; one saved again since the check goes back (see place.ts). */
+async function moveAside(env: ApplyEnv, rel: string, seen: FsStat): Promise<Problem | undefined> {
+  const abs = `${env.root}/${rel}`;
+  const kept = await env.history.moveIn(abs, rel);
+  if (keptAsSeen(env.fs, { kept, live: abs, copied: false }, seen)) return undefined;
+  await putBack(env.fs, kept, abs);
+  return changed(rel, 'it was saved again just now');
 }
 
 const refused = (cleared: Problem | string | undefined): cleared is Problem => typeof cleared === 'object';

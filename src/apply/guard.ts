@@ -60,7 +60,7 @@ export function isProblem(r: Problem | Seen | undefined): r is Problem {
   return r !== undefined && 'code' in r;
 }
 
-function changed(path: string, why: string): Problem {
+export function changed(path: string, why: string): Problem {
   return { path, code: 'changed-during-sync', message: `left alone: ${why}; the next run will pick it up` };
 }
 

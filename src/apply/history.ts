@@ -28,17 +28,22 @@ export class History {
 
   /**
    * Keep a copy of a file that is about to be replaced; falls back to copying without hard links.
-   * Returns where: if the replace then fails, the caller drops it with `unkeep`, because a hard
-   * link still shares the live file's inode, and edits made to it in place would change history.
+   * Returns where, and whether it had to copy: if the replace then fails, the caller drops it with
+   * `unkeep`, because a hard link still shares the live file's inode, and edits made to it in
+   * place would change history.
    */
-  async keepBeforeReplace(abs: string, rel: string): Promise<string> {
+  async keepBeforeReplace(
+    abs: string,
+    rel: string,
+  ): Promise<{ readonly path: string; readonly copied: boolean }> {
     const target = await this.place(rel);
     try {
       await this.fs.link(abs, target);
+      return { path: target, copied: false };
     } catch {
       await this.fs.copyFile(abs, target);
+      return { path: target, copied: true };
     }
-    return target;
   }
 
   /** Undo a keepBeforeReplace whose replace did not happen (the file is still live, unchanged). */
@@ -50,8 +55,10 @@ export class History {
     }
   }
 
-  /** Move a file or symlink out of the tree into history. */
-  async moveIn(abs: string, rel: string): Promise<void> {
-    await this.fs.rename(abs, await this.place(rel));
+  /** Move a file or symlink out of the tree into history; returns where it went. */
+  async moveIn(abs: string, rel: string): Promise<string> {
+    const target = await this.place(rel);
+    await this.fs.rename(abs, target);
+    return target;
   }
 }
