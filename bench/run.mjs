@@ -84,6 +84,12 @@ const startup = await nodeStartup(join(workDir, 'node-startup'));
 log(`node -e 0: ${(startup.ms / 1000).toFixed(3)} s (median of 5)`);
 
 const selected = all.filter((s) => only.includes(s.id));
+// Taken before the first run: the commit (and whether the tree was dirty) is that of the build under
+// test, not of whatever the working tree holds by the time a 20-minute run ends.
+const machine = machineInfo(
+  tools,
+  selected.some((s) => s.ssh),
+);
 // The sshd lives for the whole run; if it cannot start, ssh scenarios come back skipped with the reason.
 const ssh = selected.some((s) => s.ssh) ? await startSsh(workDir, log) : null;
 if (ssh && !ssh.ok) log(`ssh scenarios skipped: ${ssh.reason}`);
@@ -143,7 +149,6 @@ if (sshRows.length) {
 const bad = problems(rows);
 if (bad.length) console.log(`\n${bad.join('\n')}`);
 if (!opts['no-write']) {
-  const machine = machineInfo(tools, sshRows.length > 0);
   const mode = opts.quick ? 'quick' : 'full';
   const md = renderResults({ machine, mode, scenarios, rows, tools, haveRss: haveTime, startup, notes });
   const out = opts.out ?? join(REPO, 'bench', 'RESULTS.md');
