@@ -257,8 +257,12 @@ async function moveAside(env: ApplyEnv, rel: string, seen: FsStat): Promise<Prob
   const abs = `${env.root}/${rel}`;
   const kept = await env.history.moveIn(abs, rel);
   if (keptAsSeen(env.fs, { kept, live: abs, copied: false }, seen)) return undefined;
-  await putBack(env.fs, kept, abs);
-  return changed(rel, 'it was saved again just now');
+  if (await putBack(env.fs, kept, abs)) return changed(rel, 'it was saved again just now');
+  return {
+    path: rel,
+    code: 'changed-during-sync',
+    message: `it was saved again just now, and could not be put back: that version is in ${kept}`,
+  };
 }
 
 const refused = (cleared: Problem | string | undefined): cleared is Problem => typeof cleared === 'object';

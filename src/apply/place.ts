@@ -63,15 +63,18 @@ export function keptAsSeen(
 /**
  * Puts a version that was moved into history by mistake (it changed after the check) back at its
  * path, unless something else is there by now; then history keeps it, which loses nothing.
+ * Returns whether it is back.
  */
-export async function putBack(fs: FileSystem, kept: string, live: string): Promise<void> {
+export async function putBack(fs: FileSystem, kept: string, live: string): Promise<boolean> {
   try {
     await fs.link(kept, live);
   } catch (e) {
     if (e instanceof FsError && NO_LINKS.has(e.code) && lstatOrUndefined(fs, live) === undefined) {
       await fs.rename(kept, live);
+      return true;
     }
-    return;
+    return false;
   }
   await fs.unlink(kept);
+  return true;
 }

@@ -143,3 +143,34 @@ test('on a filesystem without hard links, files still land, replaced ones are co
   assert.deepEqual(historyFiles(root), { 'old.txt': ['old version'] });
   assert.deepEqual(tmpLeft(root), []);
 });
+
+test('a moved-aside save that cannot go back (the path is taken again) stays in history, and the problem says where', async (t) => {
+  const root = scratch(t, 'race-delete-taken');
+  const doomed = join(root, 'doomed.txt');
+  fs.writeFileSync(doomed, 'scanned');
+  const op: ApplyOp = {
+    op: 'delete',
+    path: 'doomed.txt',
+    entry: { kind: 'tombstone', path: 'doomed.txt', vv: { other: 2 } },
+    expect: seenAs(doomed, 'doomed.txt', 'scanned'),
+  };
+  const racing: FileSystem = {
+    ...nodeFileSystem,
+    async rename(from, to) {
+      if (from === doomed) editorSave(doomed, 'first save');
+      return nodeFileSystem.rename(from, to);
+    },
+    async link(existing, newPath) {
+      if (newPath === doomed) editorSave(doomed, 'second save');
+      return nodeFileSystem.link(existing, newPath);
+    },
+  };
+  const { replies, changes } = await applyBatch(makeEnv(root, racing), [op]);
+  const reply = replies[0];
+  assert.ok(reply && !reply.ok);
+  assert.equal(reply.problem.code, 'changed-during-sync');
+  assert.match(reply.problem.message, /could not be put back: that version is in .*history/);
+  assert.deepEqual(changes, []);
+  assert.equal(fs.readFileSync(doomed, 'utf8'), 'second save');
+  assert.deepEqual(historyFiles(root), { 'doomed.txt': ['first save'] });
+});
