@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { collect, runFerry, spawnFerry } from '../helpers/cli.ts';
+import { collect, type FerryResult, runFerry, spawnFerry } from '../helpers/cli.ts';
 import { agentPids, type SshdHandle, startSshd } from '../helpers/sshd.ts';
 import { readTree, scratch, sha256, waitFor, writeTree } from '../helpers/tree.ts';
 
@@ -37,6 +38,17 @@ function writing(root: string): boolean {
       return false;
     }
   });
+}
+
+/**
+ * Waits until the run has bytes of the big file on the far side. A run that ends first (on a loaded
+ * machine the link timeout can trip before the agent answers) fails the test with its own output
+ * instead of leaving it to wait out the full minute.
+ */
+async function transferStarted(child: ChildProcess, root: string, done: Promise<FerryResult>): Promise<void> {
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  assert.ok(await waitFor(() => writing(root) || ended(), 60_000), 'the transfer never started');
+  if (!writing(root)) assert.fail(`the run ended before the transfer started:\n${out(await done)}`);
 }
 
 describe('dead links', () => {
@@ -102,7 +114,7 @@ describe('dead links', () => {
     writeTree(B, { 'other.txt': 'other' });
     const child = spawnFerry(['sync', '--json', '-e', ssh, A, `hosta:${B}`]);
     const done = collect(child);
-    assert.ok(await waitFor(() => writing(B), 60_000), 'the transfer never started');
+    await transferStarted(child, B, done);
     const pids = agentPids(B);
     assert.ok(pids.length > 0, 'the agent process was not found');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
@@ -130,9 +142,9 @@ describe('dead links', () => {
     const B = join(d, 'B');
     const big = bigContent(96 * 1024 * 1024);
     writeTree(A, { 'big.bin': big });
-    const child = spawnFerry(['sync', '-e', ssh, A, `hosta:${B}`], { env: { FERRY_LINK_TIMEOUT: '2' } });
+    const child = spawnFerry(['sync', '-e', ssh, A, `hosta:${B}`], { env: { FERRY_LINK_TIMEOUT: '5' } });
     const done = collect(child);
-    assert.ok(await waitFor(() => writing(B), 60_000), 'the transfer never started');
+    await transferStarted(child, B, done);
     const pids = agentPids(B);
     assert.ok(pids.length > 0, 'the agent process was not found');
     for (const pid of pids) {
@@ -141,7 +153,7 @@ describe('dead links', () => {
     }
     const r = await done;
     assert.equal(r.code, 4, out(r));
-    assert.match(r.stderr, new RegExp(`lost the connection to hosta:${B}: no data for 2 s`), out(r));
+    assert.match(r.stderr, new RegExp(`lost the connection to hosta:${B}: no data for 5 s`), out(r));
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     // Its lock is taken over once the process is gone (reaped), as after any crash.
     const gone = (pid: number) => {
