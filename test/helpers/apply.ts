@@ -6,7 +6,7 @@ import { History } from '../../src/apply/history.ts';
 import type { FileEntry } from '../../src/core/entry.ts';
 import type { FileSystem } from '../../src/ports/filesystem.ts';
 import type { StatStamp } from '../../src/ports/index-store.ts';
-import type { WriteOp } from '../../src/ports/replica.ts';
+import type { ApplyOp, WriteOp } from '../../src/ports/replica.ts';
 import { sha256 as hashOf } from './tree.ts';
 
 /** Ops and an environment for driving applyBatch directly on a real folder (I4 at the apply level). */
@@ -58,4 +58,14 @@ export function writeOp(path: string, content: string, expect: WriteOp['expect']
 /** The expectation of a write or delete that the scan saw `content` at `abs` with its current stat. */
 export function seenAs(abs: string, path: string, content: string): WriteOp['expect'] {
   return { kind: 'entry', stat: stampOf(abs), entry: fileEntry(path, content) };
+}
+
+/** A delete of `path` (at `abs`), planned from a scan that saw `content` there with its current stat. */
+export function deleteOp(abs: string, path: string, content: string): ApplyOp {
+  return {
+    op: 'delete',
+    path,
+    entry: { kind: 'tombstone', path, vv: { other: 2 } },
+    expect: seenAs(abs, path, content),
+  };
 }

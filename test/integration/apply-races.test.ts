@@ -5,8 +5,7 @@ import { test } from 'node:test';
 import { nodeFileSystem } from '../../src/adapters/node-fs.ts';
 import { applyBatch } from '../../src/apply/apply-batch.ts';
 import { type FileSystem, FsError } from '../../src/ports/filesystem.ts';
-import type { ApplyOp } from '../../src/ports/replica.ts';
-import { makeEnv, seenAs, writeOp } from '../helpers/apply.ts';
+import { deleteOp, makeEnv, seenAs, writeOp } from '../helpers/apply.ts';
 import { historyFiles, scratch } from '../helpers/tree.ts';
 
 // An editor saves in the microseconds between ferry's last check of a path and the syscall that
@@ -96,12 +95,7 @@ test('a save landing just before a deleted file moves into history is put back i
   const root = scratch(t, 'race-delete');
   const doomed = join(root, 'doomed.txt');
   fs.writeFileSync(doomed, 'scanned');
-  const op: ApplyOp = {
-    op: 'delete',
-    path: 'doomed.txt',
-    entry: { kind: 'tombstone', path: 'doomed.txt', vv: { other: 2 } },
-    expect: seenAs(doomed, 'doomed.txt', 'scanned'),
-  };
+  const op = deleteOp(doomed, 'doomed.txt', 'scanned');
   let fired = false;
   const racing: FileSystem = {
     ...nodeFileSystem,
@@ -148,12 +142,7 @@ test('a moved-aside save that cannot go back (the path is taken again) stays in 
   const root = scratch(t, 'race-delete-taken');
   const doomed = join(root, 'doomed.txt');
   fs.writeFileSync(doomed, 'scanned');
-  const op: ApplyOp = {
-    op: 'delete',
-    path: 'doomed.txt',
-    entry: { kind: 'tombstone', path: 'doomed.txt', vv: { other: 2 } },
-    expect: seenAs(doomed, 'doomed.txt', 'scanned'),
-  };
+  const op = deleteOp(doomed, 'doomed.txt', 'scanned');
   const racing: FileSystem = {
     ...nodeFileSystem,
     async rename(from, to) {
